@@ -1,0 +1,192 @@
+import { randomBytes } from "node:crypto"
+import * as path from "node:path"
+import { Array as Arr, Either, Option, ParseResult, Redacted, Schema } from "effect"
+import { parseDocument } from "yaml"
+import { ConfigFile } from "./Config.js"
+
+/** The decoded configuration plus what only the environment may hold. */
+export interface Settings extends ConfigFile {
+  readonly secrets: {
+    readonly apiKeys: ReadonlyArray<Redacted.Redacted<string>>
+    readonly encryptionKey: Redacted.Redacted<string>
+    readonly jwtSecret: Option.Option<Redacted.Redacted<string>>
+  }
+  /** Keys made up because none was configured (development only); the launcher announces them. */
+  readonly generated: { readonly apiKey: boolean; readonly encryptionKey: boolean }
+  /** Relative file paths in the config file resolve against this directory. */
+  readonly configDir: string
+  readonly configFile: Option.Option<string>
+}
+
+export interface LoadInput {
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly cwd: string
+  /** Returns the file's text, or undefined when it cannot be read. */
+  readonly readFile: (file: string) => string | undefined
+}
+
+/** One line per problem, each starting with the path of the key it is about. */
+export type Problems = ReadonlyArray<string>
+
+const formatPath = (segments: ReadonlyArray<PropertyKey>): string =>
+  segments.reduce<string>(
+    (out, segment) =>
+      typeof segment === "number"
+        ? `${out}[${segment}]`
+        : out === ""
+          ? String(segment)
+          : `${out}.${String(segment)}`,
+    ""
+  )
+
+const issueMessage = (issue: ParseResult.ArrayFormatterIssue): string => {
+  switch (issue._tag) {
+    case "Unexpected":
+      return "unknown key"
+    case "Missing":
+      return "is required"
+    default:
+      return issue.message
+  }
+}
+
+export const formatParseError = (error: ParseResult.ParseError): Problems =>
+  Arr.dedupe(
+    ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => {
+      const where = formatPath(issue.path)
+      return `${where === "" ? "config" : where}: ${issueMessage(issue)}`
+    })
+  )
+
+const variablePattern = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g
+
+/**
+ * `${VAR}` and `${VAR:-default}` inside string values; `$$` is a literal `$`. Substitution runs on
+ * parsed values, never on the raw text, so a password holding `#` or `: ` cannot change the YAML's
+ * structure.
+ */
+const substitute = (
+  value: unknown,
+  where: string,
+  env: LoadInput["env"],
+  problems: Array<string>
+): unknown => {
+  if (typeof value === "string") {
+    return value.replace(variablePattern, (whole, name: string | undefined, fallback: string | undefined) => {
+      if (whole === "$$") return "$"
+      const found = env[name!]
+      if (found !== undefined && found !== "") return found
+      if (fallback !== undefined) return fallback
+      problems.push(`${where || "config"}: environment variable ${name} is not set`)
+      return ""
+    })
+  }
+  if (Array.isArray(value)) return value.map((item, i) => substitute(item, `${where}[${i}]`, env, problems))
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {}
+    for (const [key, item] of Object.entries(value)) {
+      out[key] = substitute(item, where === "" ? key : `${where}.${key}`, env, problems)
+    }
+    return out
+  }
+  return value
+}
+
+const readYaml = (text: string): Either.Either<unknown, Problems> => {
+  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: false })
+  if (document.errors.length > 0) {
+    return Either.left(
+      document.errors.map((error) => {
+        const at = error.linePos?.[0]
+        return `config: YAML error${at ? ` at line ${at.line}, column ${at.col}` : ""}: ${error.message.split("\n")[0]}`
+      })
+    )
+  }
+  const value = document.toJS({ maxAliasCount: 100 }) as unknown
+  if (value === null || value === undefined) return Either.right({})
+  if (typeof value !== "object" || Array.isArray(value))
+    return Either.left(["config: expected a mapping of sections"])
+  return Either.right(value)
+}
+
+const envOverrides = (raw: Record<string, unknown>, env: LoadInput["env"]): Record<string, unknown> => {
+  const server = { ...((raw.server as Record<string, unknown> | undefined) ?? {}) }
+  if (env.PORT) server.port = env.PORT
+  if (env.HOST) server.host = env.HOST
+  return { ...raw, server }
+}
+
+const generatedKey = (prefix: string) => `${prefix}${randomBytes(24).toString("base64url")}`
+
+const productionProblems = (config: ConfigFile, env: LoadInput["env"]): Array<string> => {
+  const problems: Array<string> = []
+  const auth = config.security.authentication
+  if (auth.type === "none") problems.push("security.authentication.type: none is not allowed in production")
+  if (auth.type === "api-key" && !env.API_KEY)
+    problems.push("API_KEY: required in production with api-key authentication")
+  if (auth.type === "jwt" && auth.jwt.jwks_url === undefined && (env.JWT_SECRET ?? "").length < 32) {
+    problems.push("JWT_SECRET: required in production, at least 32 characters")
+  }
+  if (!env.ENCRYPTION_KEY) problems.push("ENCRYPTION_KEY: required in production")
+  else if (env.ENCRYPTION_KEY.length < 32) problems.push("ENCRYPTION_KEY: must be at least 32 characters")
+  if (config.server.cors_origins.includes("*"))
+    problems.push('server.cors_origins: "*" is not allowed in production')
+  return problems
+}
+
+/** Reads, substitutes, decodes and checks the configuration; every problem found, not just the first. */
+export const loadSettings = (input: LoadInput): Either.Either<Settings, Problems> => {
+  const configFile = input.env.CONFIG_FILE
+    ? Option.some(path.resolve(input.cwd, input.env.CONFIG_FILE))
+    : Option.none()
+  let raw: unknown = {}
+  if (Option.isSome(configFile)) {
+    const text = input.readFile(configFile.value)
+    if (text === undefined) return Either.left(["CONFIG_FILE: the file cannot be read"])
+    const parsed = readYaml(text)
+    if (Either.isLeft(parsed)) return Either.left(parsed.left)
+    raw = parsed.right
+  }
+  const problems: Array<string> = []
+  const substituted = envOverrides(
+    substitute(raw, "", input.env, problems) as Record<string, unknown>,
+    input.env
+  )
+  const decoded = Schema.decodeUnknownEither(ConfigFile, { errors: "all", onExcessProperty: "error" })(
+    substituted
+  )
+  if (Either.isLeft(decoded)) problems.push(...formatParseError(decoded.left))
+  if (problems.length > 0 || Either.isLeft(decoded)) return Either.left(Arr.dedupe(problems))
+
+  const config = decoded.right
+  if (config.environment === "production") {
+    const refused = productionProblems(config, input.env)
+    if (refused.length > 0) return Either.left(refused)
+  }
+  const auth = config.security.authentication
+  if (auth.type === "jwt" && auth.jwt.jwks_url === undefined && !input.env.JWT_SECRET) {
+    return Either.left([
+      "JWT_SECRET: required with jwt authentication (or set security.authentication.jwt.jwks_url)"
+    ])
+  }
+
+  const apiKeys = (input.env.API_KEY ?? "")
+    .split(",")
+    .map((key) => key.trim())
+    .filter((key) => key !== "")
+  const generateApiKey = auth.type === "api-key" && apiKeys.length === 0
+  const encryptionKey = input.env.ENCRYPTION_KEY || generatedKey("ephemeral_")
+  return Either.right({
+    ...config,
+    secrets: {
+      apiKeys: (generateApiKey ? [generatedKey("ppk_dev_")] : apiKeys).map((key) => Redacted.make(key)),
+      encryptionKey: Redacted.make(encryptionKey),
+      jwtSecret: Option.map(Option.fromNullable(input.env.JWT_SECRET || undefined), (secret) =>
+        Redacted.make(secret)
+      )
+    },
+    generated: { apiKey: generateApiKey, encryptionKey: !input.env.ENCRYPTION_KEY },
+    configDir: Option.match(configFile, { onNone: () => input.cwd, onSome: (file) => path.dirname(file) }),
+    configFile
+  })
+}
