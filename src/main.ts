@@ -1,1 +1,4 @@
-export {}
+import { NodeRuntime } from "@effect/platform-node"
+import { program } from "./layers/MainLive.js"
+
+NodeRuntime.runMain(program, { disableErrorReporting: true })

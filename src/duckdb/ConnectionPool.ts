@@ -1,0 +1,311 @@
+import type { DuckDBConnection, DuckDBPreparedStatement } from "@duckdb/node-api"
+import { type Clock, Duration, Effect, Schedule, type Scope } from "effect"
+import type { ConnectionPoolConfig } from "../domain/Config.js"
+import { PoolExhausted, ShuttingDown } from "../domain/Errors.js"
+
+const statementCacheSize = 128
+
+/** A DuckDB connection lent by a pool, with the prepared statements it has already built. */
+export class PooledConnection {
+  /** Most recently used last; a hit moves the entry to the end. */
+  private readonly statements = new Map<string, DuckDBPreparedStatement>()
+  /** Set when its last use ended in an error or an interrupt: validated before it is lent again. */
+  suspect = false
+  /** Set when the pool interrupted it from outside; a stream that then ends early is not complete. */
+  interrupted = false
+  /** The DuckDB call in flight, so that an interrupt can wait until DuckDB lets go of the connection. */
+  pending: Promise<unknown> | undefined = undefined
+
+  constructor(
+    readonly raw: DuckDBConnection,
+    readonly createdAt: number,
+    public lastUsedAt: number,
+    public lastValidatedAt: number
+  ) {}
+
+  cachedStatement(sql: string): DuckDBPreparedStatement | undefined {
+    const statement = this.statements.get(sql)
+    if (statement !== undefined) {
+      this.statements.delete(sql)
+      this.statements.set(sql, statement)
+    }
+    return statement
+  }
+
+  cacheStatement(sql: string, statement: DuckDBPreparedStatement): void {
+    this.statements.set(sql, statement)
+    if (this.statements.size > statementCacheSize) {
+      const [oldest, evicted] = this.statements.entries().next().value!
+      this.statements.delete(oldest)
+      evicted.destroySync()
+    }
+  }
+
+  forgetStatement(sql: string): void {
+    const statement = this.statements.get(sql)
+    if (statement === undefined) return
+    this.statements.delete(sql)
+    statement.destroySync()
+  }
+
+  close(): void {
+    for (const statement of this.statements.values()) statement.destroySync()
+    this.statements.clear()
+    this.raw.closeSync()
+  }
+}
+
+export interface PoolStats {
+  readonly inUse: number
+  readonly idle: number
+}
+
+export interface PoolOptions {
+  readonly minConnections: number
+  readonly maxConnections: number
+  readonly idleTimeout: Duration.Duration
+  readonly acquireTimeout: Duration.Duration
+  readonly validateOnAcquire: boolean
+  readonly validationInterval: Duration.Duration
+  readonly maxConnectionAge: Duration.Duration
+}
+
+export const poolOptionsFromConfig = (config: ConnectionPoolConfig): PoolOptions => ({
+  minConnections: config.min_connections,
+  maxConnections: config.max_connections,
+  idleTimeout: config.idle_timeout,
+  acquireTimeout: config.acquire_timeout,
+  validateOnAcquire: config.validate_on_acquire,
+  validationInterval: config.validation_interval,
+  maxConnectionAge: config.max_connection_age
+})
+
+/**
+ * Connections of one DuckDB instance. Acquiring an idle connection is synchronous (no timer, no
+ * fiber); only a caller that must wait or open a connection pays for an async step.
+ *
+ * Validation (`SELECT 1`) happens on acquire only for a connection that is suspect or has not been
+ * validated within `validationInterval`, and in the background for idle ones: a DuckDB connection is
+ * in-process, so checking it before every query would double the cost of small queries for nothing.
+ */
+export class ConnectionPool {
+  private readonly idle: Array<PooledConnection> = []
+  private readonly lent = new Set<PooledConnection>()
+  private readonly waiters = new Set<() => void>()
+  private opening = 0
+  private validating = 0
+  private closed = false
+  private readonly idleMillis: number
+  private readonly ageMillis: number
+  private readonly validationMillis: number
+
+  private constructor(
+    private readonly connect: () => Promise<DuckDBConnection>,
+    private readonly options: PoolOptions,
+    private readonly clock: Clock.Clock
+  ) {
+    this.idleMillis = Duration.toMillis(options.idleTimeout)
+    this.ageMillis = Duration.toMillis(options.maxConnectionAge)
+    this.validationMillis = Duration.toMillis(options.validationInterval)
+  }
+
+  /** A pool that fills to its minimum, keeps itself healthy in the background, and closes with its scope. */
+  static readonly make = (
+    connect: () => Promise<DuckDBConnection>,
+    options: PoolOptions
+  ): Effect.Effect<ConnectionPool, never, Scope.Scope> =>
+    Effect.gen(function* () {
+      const pool = new ConnectionPool(connect, options, yield* Effect.clock)
+      yield* Effect.addFinalizer(() => pool.close)
+      yield* pool.maintain
+      yield* pool.maintain.pipe(Effect.repeat(Schedule.spaced(pool.maintenanceInterval())), Effect.forkScoped)
+      return pool
+    })
+
+  get stats(): PoolStats {
+    return { inUse: this.lent.size, idle: this.idle.length }
+  }
+
+  private get size(): number {
+    return this.idle.length + this.lent.size + this.opening + this.validating
+  }
+
+  private now(): number {
+    return this.clock.unsafeCurrentTimeMillis()
+  }
+
+  private maintenanceInterval(): Duration.Duration {
+    const shortest = Math.min(this.idleMillis, this.ageMillis, this.validationMillis)
+    return Duration.millis(Math.max(1_000, Math.floor(shortest / 2)))
+  }
+
+  private needsValidation(connection: PooledConnection, now: number): boolean {
+    return connection.suspect || now - connection.lastValidatedAt >= this.validationMillis
+  }
+
+  readonly acquire: Effect.Effect<PooledConnection, PoolExhausted | ShuttingDown> = Effect.suspend(() => {
+    const ready = this.takeIdle()
+    if (ready !== undefined) return Effect.succeed(ready)
+    return this.acquireSlow.pipe(
+      Effect.timeoutFail({
+        duration: this.options.acquireTimeout,
+        onTimeout: () =>
+          new PoolExhausted({
+            message: `no connection became free within ${Duration.format(this.options.acquireTimeout)}`
+          })
+      })
+    )
+  })
+
+  /** An idle connection that may be lent without any async work, closing expired ones on the way. */
+  private takeIdle(): PooledConnection | undefined {
+    const now = this.now()
+    while (this.idle.length > 0) {
+      const connection = this.idle.pop()!
+      if (now - connection.createdAt >= this.ageMillis) {
+        connection.close()
+        continue
+      }
+      if (this.options.validateOnAcquire && this.needsValidation(connection, now)) {
+        this.idle.push(connection)
+        return undefined
+      }
+      return this.lend(connection, now)
+    }
+    return undefined
+  }
+
+  private lend(connection: PooledConnection, now: number): PooledConnection {
+    connection.lastUsedAt = now
+    this.lent.add(connection)
+    return connection
+  }
+
+  private readonly acquireSlow: Effect.Effect<PooledConnection, ShuttingDown> = Effect.suspend(() => {
+    if (this.closed) return Effect.fail(new ShuttingDown({ message: "the instance is closing" }))
+    const ready = this.takeIdle()
+    if (ready !== undefined) return Effect.succeed(ready)
+    const candidate = this.idle.pop()
+    if (candidate !== undefined) {
+      return this.validate(candidate).pipe(
+        Effect.flatMap((valid) =>
+          valid ? Effect.succeed(this.lend(candidate, this.now())) : this.acquireSlow
+        )
+      )
+    }
+    if (this.size < this.options.maxConnections) {
+      return Effect.map(this.open, (connection) => this.lend(connection, this.now()))
+    }
+    return Effect.zipRight(this.nextRelease, this.acquireSlow)
+  })
+
+  private readonly nextRelease: Effect.Effect<void> = Effect.async<void>((resume) => {
+    const wake = () => resume(Effect.void)
+    this.waiters.add(wake)
+    return Effect.sync(() => this.waiters.delete(wake))
+  })
+
+  private wakeOne(): void {
+    for (const wake of this.waiters) {
+      this.waiters.delete(wake)
+      wake()
+      return
+    }
+  }
+
+  private readonly open: Effect.Effect<PooledConnection> = Effect.suspend(() => {
+    this.opening++
+    return Effect.promise(() => this.connect()).pipe(
+      Effect.map((raw) => {
+        const now = this.now()
+        return new PooledConnection(raw, now, now, now)
+      }),
+      Effect.ensuring(Effect.sync(() => this.opening--))
+    )
+  })
+
+  /** Runs `SELECT 1`; a connection that fails it is closed. */
+  private validate(connection: PooledConnection): Effect.Effect<boolean> {
+    return Effect.suspend(() => {
+      this.validating++
+      return Effect.tryPromise(() => connection.raw.run("SELECT 1")).pipe(
+        Effect.ensuring(Effect.sync(() => this.validating--)),
+        Effect.match({
+          onFailure: () => {
+            connection.close()
+            return false
+          },
+          onSuccess: () => {
+            connection.suspect = false
+            connection.lastValidatedAt = this.now()
+            return true
+          }
+        })
+      )
+    })
+  }
+
+  /** Returns a connection; `suspect` when its last use ended in an error or an interrupt. */
+  release(connection: PooledConnection, suspect = false): void {
+    if (!this.lent.delete(connection)) return
+    const now = this.now()
+    connection.lastUsedAt = now
+    connection.suspect ||= suspect
+    if (this.closed || now - connection.createdAt >= this.ageMillis) {
+      connection.close()
+    } else {
+      this.idle.push(connection)
+    }
+    this.wakeOne()
+  }
+
+  /** Closes a lent connection that could not be brought back to a known state. */
+  discard(connection: PooledConnection): void {
+    if (!this.lent.delete(connection)) return
+    connection.close()
+    this.wakeOne()
+  }
+
+  /** Interrupts the DuckDB work of every lent connection (shutdown, instance deletion). */
+  interruptAll(): void {
+    for (const connection of this.lent) {
+      connection.interrupted = true
+      connection.raw.interrupt()
+    }
+  }
+
+  /** One pass of upkeep: drop idle and aged connections, validate stale ones, refill to the minimum. */
+  readonly maintain: Effect.Effect<void> = Effect.gen(this, function* () {
+    if (this.closed) return
+    const now = this.now()
+    const keep: Array<PooledConnection> = []
+    for (const connection of this.idle.splice(0)) {
+      const expired = now - connection.createdAt >= this.ageMillis
+      const idleTooLong =
+        now - connection.lastUsedAt >= this.idleMillis &&
+        keep.length + this.lent.size >= this.options.minConnections
+      if (expired || idleTooLong) connection.close()
+      else keep.push(connection)
+    }
+    for (const connection of keep) {
+      if (this.needsValidation(connection, now) && !(yield* this.validate(connection))) continue
+      if (this.closed) connection.close()
+      else this.idle.push(connection)
+    }
+    while (!this.closed && this.size < this.options.minConnections) {
+      const connection = yield* this.open
+      if (this.closed) connection.close()
+      else this.idle.push(connection)
+      this.wakeOne()
+    }
+  })
+
+  readonly close: Effect.Effect<void> = Effect.sync(() => {
+    if (this.closed) return
+    this.closed = true
+    for (const connection of this.idle.splice(0)) connection.close()
+    this.interruptAll()
+    for (const wake of this.waiters) wake()
+    this.waiters.clear()
+  })
+}

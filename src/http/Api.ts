@@ -1,0 +1,31 @@
+import { HttpApi, OpenApi } from "@effect/platform"
+import {
+  InvalidRequest,
+  PayloadTooLarge,
+  RateLimited,
+  ShuttingDown,
+  Unauthorized,
+  UnsupportedMediaType
+} from "../domain/Errors.js"
+import { HealthApi } from "./HealthApi.js"
+import { InstancesApi } from "./InstancesApi.js"
+import { QueriesApi } from "./QueriesApi.js"
+import { QueryApi } from "./QueryApi.js"
+
+/** The whole HTTP contract of ../shared/design/api.md, served and documented from one definition. */
+export class Api extends HttpApi.make("pondpilot")
+  .add(HealthApi)
+  .add(InstancesApi)
+  .add(QueryApi)
+  .add(QueriesApi)
+  .addError(InvalidRequest)
+  .addError(Unauthorized)
+  .addError(PayloadTooLarge)
+  .addError(UnsupportedMediaType)
+  .addError(RateLimited)
+  .addError(ShuttingDown)
+  .annotate(OpenApi.Title, "PondPilot Proxy")
+  .annotate(
+    OpenApi.Description,
+    "SQL over HTTP through DuckDB, across PostgreSQL, MySQL, SQLite and DuckDB files"
+  ) {}

@@ -1,0 +1,19 @@
+import { HttpApiMiddleware } from "@effect/platform"
+import { Context } from "effect"
+import { Unauthorized } from "../domain/Errors.js"
+import type { Principal } from "../domain/Principal.js"
+
+/** The authenticated caller of a `/v1` request. */
+export class CurrentPrincipal extends Context.Tag("pondpilot/CurrentPrincipal")<
+  CurrentPrincipal,
+  Principal
+>() {}
+
+/**
+ * Marks the groups that need a principal. The gateway authenticates every `/v1` request before any
+ * handler runs; this middleware only hands its result to the handlers.
+ */
+export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("pondpilot/Authentication", {
+  failure: Unauthorized,
+  provides: CurrentPrincipal
+}) {}

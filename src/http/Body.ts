@@ -1,0 +1,69 @@
+import type { IncomingMessage } from "node:http"
+import { Effect } from "effect"
+import { InvalidRequest, PayloadTooLarge, UnsupportedMediaType } from "../domain/Errors.js"
+
+const jsonMediaType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
+
+/** Whether the request carries a body at all (a declared length above zero, or chunked transfer). */
+export const hasBody = (request: IncomingMessage): boolean => {
+  const length = request.headers["content-length"]
+  return (length !== undefined && length !== "0") || request.headers["transfer-encoding"] !== undefined
+}
+
+/** 415 unless a request with a body says it is JSON. */
+export const requireJson = (request: IncomingMessage): UnsupportedMediaType | undefined =>
+  hasBody(request) && !jsonMediaType.test(request.headers["content-type"] ?? "")
+    ? new UnsupportedMediaType({
+        message: "the request body must be JSON: send Content-Type: application/json"
+      })
+    : undefined
+
+export const tooLarge = (maxBytes: number) =>
+  new PayloadTooLarge({ message: `the request body is larger than ${maxBytes} bytes` })
+
+/** Reads and parses a JSON body of at most `maxBytes`; an empty body reads as `undefined`. */
+export const readJsonBody = (
+  request: IncomingMessage,
+  maxBytes: number
+): Effect.Effect<unknown, PayloadTooLarge | InvalidRequest> =>
+  Effect.async<unknown, PayloadTooLarge | InvalidRequest>((resume) => {
+    if (Number(request.headers["content-length"] ?? 0) > maxBytes)
+      return resume(Effect.fail(tooLarge(maxBytes)))
+    const chunks: Array<Buffer> = []
+    let size = 0
+    const cleanup = () => {
+      request.off("data", onData)
+      request.off("end", onEnd)
+      request.off("error", onError)
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size > maxBytes) {
+        cleanup()
+        // Stop reading; the connection is not reused after an oversized body.
+        request.pause()
+        resume(Effect.fail(tooLarge(maxBytes)))
+        return
+      }
+      chunks.push(chunk)
+    }
+    const onEnd = () => {
+      cleanup()
+      if (size === 0) return resume(Effect.succeed(undefined))
+      const text =
+        chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks, size).toString("utf8")
+      try {
+        resume(Effect.succeed(JSON.parse(text)))
+      } catch {
+        resume(Effect.fail(new InvalidRequest({ message: "the request body is not valid JSON" })))
+      }
+    }
+    const onError = () => {
+      cleanup()
+      resume(Effect.fail(new InvalidRequest({ message: "the request body could not be read" })))
+    }
+    request.on("data", onData)
+    request.on("end", onEnd)
+    request.on("error", onError)
+    return Effect.sync(cleanup)
+  })

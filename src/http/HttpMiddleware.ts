@@ -1,0 +1,100 @@
+import {
+  HttpApiBuilder,
+  HttpApiError,
+  HttpServerError,
+  HttpServerRequest,
+  HttpServerResponse
+} from "@effect/platform"
+import { NodeHttpServerRequest } from "@effect/platform-node"
+import { Cause, Effect, Layer, Option } from "effect"
+import {
+  type ClientError,
+  Internal,
+  InvalidRequest,
+  isClientError,
+  NotFound,
+  PayloadTooLarge,
+  statusOf,
+  Unauthorized
+} from "../domain/Errors.js"
+import { Authentication } from "./Authentication.js"
+import { NotReady } from "./HealthApi.js"
+import { contextOf } from "./RequestContext.js"
+import { errorBody, errorHeaders } from "./Responses.js"
+
+const requestContext = Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
+  contextOf(NodeHttpServerRequest.toIncomingMessage(request))
+)
+
+/** The principal the gateway authenticated; handlers of `/v1` groups receive it. */
+export const AuthenticationLive = Layer.succeed(
+  Authentication,
+  Effect.flatMap(requestContext, (context) =>
+    context?.principal === undefined
+      ? Effect.fail(new Unauthorized({ message: "missing or invalid credentials" }))
+      : Effect.succeed(context.principal)
+  )
+)
+
+const decodeMessage = (error: HttpApiError.HttpApiDecodeError): string => {
+  const first = error.issues[0]
+  if (first === undefined) return "the request does not match the expected shape"
+  const where = first.path.length > 0 ? `${first.path.map(String).join(".")}: ` : ""
+  return `${where}${first.message}`.slice(0, 300)
+}
+
+/** A failure the HttpApi application produced, as a client error of the contract. */
+const classify = (cause: Cause.Cause<unknown>): ClientError | NotReady | undefined => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) {
+    const error = failure.value
+    if (isClientError(error) || error instanceof NotReady) return error
+    if (error instanceof HttpApiError.HttpApiDecodeError)
+      return new InvalidRequest({ message: decodeMessage(error) })
+    if (HttpServerError.isServerError(error) && error._tag === "RouteNotFound") {
+      return new NotFound({ message: "no such route" })
+    }
+    return undefined
+  }
+  const defect = Cause.dieOption(cause)
+  if (
+    Option.isSome(defect) &&
+    HttpServerError.isServerError(defect.value) &&
+    defect.value._tag === "RequestError"
+  ) {
+    const reason = defect.value.cause
+    if (reason instanceof Error && reason.message === "maxBytes exceeded") {
+      return new PayloadTooLarge({ message: "the request body is too large" })
+    }
+    return new InvalidRequest({ message: "the request body is not valid JSON" })
+  }
+  return undefined
+}
+
+/**
+ * Every error of the HttpApi application leaves as the contract's JSON body, never the framework's
+ * own; what is not a client error is logged with the request id and answered `500 internal`.
+ */
+export const ErrorMiddlewareLive = HttpApiBuilder.middleware((app) =>
+  Effect.catchAllCause(app, (cause) =>
+    Effect.gen(function* () {
+      if (Cause.isInterruptedOnly(cause)) return yield* Effect.failCause(cause)
+      const context = yield* requestContext
+      const requestId = context?.requestId ?? "unknown"
+      const error = classify(cause)
+      if (error instanceof NotReady) {
+        return HttpServerResponse.unsafeJson({ status: "not_ready", error: error.error }, { status: 503 })
+      }
+      if (error === undefined) {
+        yield* Effect.logError("request failed", cause).pipe(Effect.annotateLogs({ request_id: requestId }))
+      }
+      const clientError = error ?? new Internal({ message: "internal error" })
+      if (context !== undefined) context.errorCode = clientError.code
+      return HttpServerResponse.text(errorBody(clientError, requestId), {
+        status: statusOf(clientError),
+        contentType: "application/json",
+        headers: errorHeaders(clientError)
+      })
+    })
+  )
+)

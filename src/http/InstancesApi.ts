@@ -1,0 +1,31 @@
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { ForbiddenStatement, InstanceLimit, NotFound } from "../domain/Errors.js"
+import { Authentication } from "./Authentication.js"
+import { CreateInstanceBody, InstanceId, InstanceInfo, InstanceList } from "./Schemas.js"
+
+const idPath = Schema.Struct({ id: InstanceId })
+
+export class InstancesApi extends HttpApiGroup.make("instances")
+  .add(
+    HttpApiEndpoint.post("create", "/v1/instances")
+      .setPayload(CreateInstanceBody)
+      .addSuccess(InstanceInfo, { status: 201 })
+      .addError(InstanceLimit)
+  )
+  .add(HttpApiEndpoint.get("list", "/v1/instances").addSuccess(InstanceList))
+  .add(
+    HttpApiEndpoint.get("get", "/v1/instances/:id")
+      .setPath(idPath)
+      .addSuccess(InstanceInfo)
+      .addError(NotFound)
+  )
+  .add(
+    HttpApiEndpoint.del("delete", "/v1/instances/:id")
+      .setPath(idPath)
+      .addSuccess(Schema.Void, { status: 204 })
+      .addError(NotFound)
+      .addError(ForbiddenStatement)
+  )
+  .middleware(Authentication)
+  .annotate(OpenApi.Description, "DuckDB instances: each is an engine of its own, owned by its creator") {}

@@ -1,0 +1,16 @@
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { NotFound } from "../domain/Errors.js"
+import { Authentication } from "./Authentication.js"
+import { RunningQueryList } from "./Schemas.js"
+
+export class QueriesApi extends HttpApiGroup.make("queries")
+  .add(HttpApiEndpoint.get("list", "/v1/queries").addSuccess(RunningQueryList))
+  .add(
+    HttpApiEndpoint.del("cancel", "/v1/queries/:id")
+      .setPath(Schema.Struct({ id: Schema.String }))
+      .addSuccess(Schema.Void, { status: 204 })
+      .addError(NotFound)
+  )
+  .middleware(Authentication)
+  .annotate(OpenApi.Description, "The caller's running queries, and cancelling them") {}

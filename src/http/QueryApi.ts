@@ -1,0 +1,41 @@
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import {
+  Cancelled,
+  ForbiddenStatement,
+  NotAcceptable,
+  NotFound,
+  PoolExhausted,
+  QueryTimeout,
+  ReadOnly,
+  SqlError
+} from "../domain/Errors.js"
+import { Authentication } from "./Authentication.js"
+import { FormatParam, InstanceId, QueryBody, QueryResult } from "./Schemas.js"
+
+/**
+ * The query endpoint. Declared here for the contract and the OpenAPI document; requests are served
+ * by the gateway's direct route (src/http/QueryRoute.ts), which streams results as DuckDB produces them.
+ */
+export class QueryApi extends HttpApiGroup.make("query")
+  .add(
+    HttpApiEndpoint.post("query", "/v1/instances/:id/query")
+      .setPath(Schema.Struct({ id: InstanceId }))
+      .setUrlParams(FormatParam)
+      .setPayload(QueryBody)
+      .addSuccess(QueryResult)
+      .addError(SqlError)
+      .addError(ReadOnly)
+      .addError(ForbiddenStatement)
+      .addError(NotFound)
+      .addError(NotAcceptable)
+      .addError(Cancelled)
+      .addError(PoolExhausted)
+      .addError(QueryTimeout)
+      .annotate(
+        OpenApi.Description,
+        "Runs one SQL statement. The result format is chosen by `?format=` or `Accept`: " +
+          "`application/json` (default), `application/x-ndjson`, `text/csv`, `application/vnd.apache.arrow.stream`."
+      )
+  )
+  .middleware(Authentication) {}

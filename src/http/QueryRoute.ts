@@ -1,0 +1,208 @@
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { Duration, Effect, Either } from "effect"
+import {
+  Cancelled,
+  type ClientError,
+  InvalidRequest,
+  isClientError,
+  PayloadTooLarge,
+  QueryTimeout
+} from "../domain/Errors.js"
+import { makeEncoder, type ResultEncoder } from "../results/Encoder.js"
+import { negotiateFormat } from "../results/Format.js"
+import { AppConfig } from "../services/AppConfig.js"
+import { InstanceRegistry } from "../services/InstanceRegistry.js"
+import type { Cursor, QueryInput } from "../services/QueryRunner.js"
+import { QueryRunner } from "../services/QueryRunner.js"
+import { QueryTracker } from "../services/QueryTracker.js"
+import { readJsonBody } from "./Body.js"
+import type { RequestContext } from "./RequestContext.js"
+
+/** Results that fit in this many bytes are sent whole, with a Content-Length; larger ones stream. */
+const wholeResponseBytes = 1 << 20
+
+const decodeInput = (body: unknown, maxQueryLength: number): Either.Either<QueryInput, ClientError> => {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    return Either.left(
+      new InvalidRequest({ message: 'the body must be a JSON object like {"query": "SELECT 1"}' })
+    )
+  }
+  for (const key of Object.keys(body)) {
+    if (key !== "query" && key !== "params") {
+      return Either.left(new InvalidRequest({ message: `unknown field "${key.slice(0, 64)}"` }))
+    }
+  }
+  const { query, params } = body as { query?: unknown; params?: unknown }
+  if (typeof query !== "string")
+    return Either.left(new InvalidRequest({ message: "query: expected a string" }))
+  if (query.length > maxQueryLength) {
+    return Either.left(
+      new PayloadTooLarge({ message: `the query is longer than ${maxQueryLength} characters` })
+    )
+  }
+  if (params !== undefined && (typeof params !== "object" || params === null)) {
+    return Either.left(new InvalidRequest({ message: "params: expected an array or an object" }))
+  }
+  return Either.right({ sql: query, params })
+}
+
+const formatParameter = (url: string | undefined): string | undefined => {
+  const start = url?.indexOf("?") ?? -1
+  if (start < 0) return undefined
+  return new URLSearchParams(url!.slice(start + 1)).get("format") ?? undefined
+}
+
+/**
+ * `POST /v1/instances/{id}/query`, served straight from the gateway: the statement runs under the
+ * query deadline and can be cancelled; its result is written as DuckDB produces chunks, with the
+ * socket's backpressure. A result cut short after its headers were sent ends with the format's
+ * error marker and a broken transfer, never as a complete response.
+ */
+export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRoute", {
+  effect: Effect.gen(function* () {
+    const config = yield* AppConfig
+    const registry = yield* InstanceRegistry
+    const runner = yield* QueryRunner
+    const tracker = yield* QueryTracker
+    const clock = yield* Effect.clock
+    const maxRows = config.query.max_rows
+    const timeout = config.query.timeout
+    const writeTimeoutMillis = Duration.toMillis(config.server.write_timeout)
+    const readOnly = config.security.read_only
+
+    /** Resolves once the socket took the bytes, or fails when the client stops reading for too long. */
+    const write = (res: ServerResponse, bytes: Uint8Array): Effect.Effect<void, Cancelled> =>
+      res.write(bytes)
+        ? Effect.void
+        : Effect.async<void, Cancelled>((resume) => {
+            const done = () => {
+              clearTimeout(timer)
+              res.off("drain", done)
+              resume(Effect.void)
+            }
+            const timer = setTimeout(() => {
+              res.off("drain", done)
+              resume(Effect.fail(new Cancelled({ message: "the client stopped reading the result" })))
+            }, writeTimeoutMillis)
+            res.on("drain", done)
+            return Effect.sync(() => {
+              clearTimeout(timer)
+              res.off("drain", done)
+            })
+          })
+
+    const respond = (cursor: Cursor, encoder: ResultEncoder, context: RequestContext, res: ServerResponse) =>
+      Effect.gen(function* () {
+        const parts: Array<Uint8Array> = [encoder.begin(cursor.columns)]
+        let buffered = parts[0]!.length
+        let rowCount = 0
+        let truncated = false
+        let streaming = false
+        const emit = (bytes: Uint8Array) => {
+          if (streaming) return write(res, bytes)
+          parts.push(bytes)
+          buffered += bytes.length
+          return Effect.void
+        }
+        while (true) {
+          const chunk = yield* cursor.fetch
+          if (chunk === undefined) break
+          if (rowCount === maxRows) {
+            truncated = true
+            break
+          }
+          const take = Math.min(chunk.rowCount, maxRows - rowCount)
+          yield* emit(encoder.rows(chunk, take))
+          rowCount += take
+          context.rowsReturned = rowCount
+          if (take < chunk.rowCount) {
+            truncated = true
+            break
+          }
+          if (!streaming && buffered > wholeResponseBytes) {
+            streaming = true
+            res.writeHead(200, { "content-type": encoder.mediaType, trailer: "X-Result-Truncated" })
+            for (const part of parts.splice(0)) yield* write(res, part)
+          }
+        }
+        const last = encoder.end({ rowCount, truncated })
+        if (streaming) {
+          yield* write(res, last)
+          if (truncated) res.addTrailers({ "X-Result-Truncated": "true" })
+          res.end()
+          return
+        }
+        parts.push(last)
+        const body = Buffer.concat(parts, buffered + last.length)
+        const headers: Record<string, string | number> = {
+          "content-type": encoder.mediaType,
+          "content-length": body.length
+        }
+        if (truncated) headers["x-result-truncated"] = "true"
+        res.writeHead(200, headers)
+        res.end(body)
+      })
+
+    /** The result had begun: say why in the format's own way, then break the transfer. */
+    const abort = (
+      res: ServerResponse,
+      encoder: ResultEncoder,
+      error: ClientError,
+      context: RequestContext
+    ) =>
+      Effect.sync(() => {
+        context.incomplete = true
+        context.errorCode = error.code
+        const marker = encoder.abort({ code: error.code, message: error.message })
+        const destroy = () => res.destroy()
+        const fallback = setTimeout(destroy, 1_000)
+        res.write(marker, () => {
+          clearTimeout(fallback)
+          destroy()
+        })
+      })
+
+    const serve = (
+      context: RequestContext,
+      request: IncomingMessage,
+      res: ServerResponse,
+      instanceId: string,
+      principal: string
+    ): Effect.Effect<void, ClientError> =>
+      Effect.gen(function* () {
+        const body = yield* readJsonBody(request, config.server.max_body_size)
+        const input = yield* decodeInput(body, config.query.max_query_length)
+        if (config.audit.log_query_text) context.queryText = input.sql
+        const encoder = makeEncoder(
+          yield* negotiateFormat(formatParameter(request.url), request.headers.accept)
+        )
+        const instance = yield* registry.get(instanceId, principal)
+        context.instanceId = instance.id
+        instance.touch(clock.unsafeCurrentTimeMillis())
+        const policy = { readOnly: readOnly || instance.shared }
+        yield* tracker
+          .track({ instanceId: instance.id, principal }, (running) =>
+            runner.execute(instance, input, policy, (cursor) => {
+              running.queryType = cursor.verdict.queryType
+              context.queryType = cursor.verdict.queryType
+              return respond(cursor, encoder, context, res)
+            })
+          )
+          .pipe(
+            Effect.timeoutFail({
+              duration: timeout,
+              onTimeout: () =>
+                new QueryTimeout({
+                  message: `the query ran longer than ${Duration.format(timeout)} and was stopped`
+                })
+            }),
+            Effect.catchIf(
+              (error) => res.headersSent && isClientError(error),
+              (error) => abort(res, encoder, error, context)
+            )
+          )
+      })
+
+    return { serve } as const
+  })
+}) {}

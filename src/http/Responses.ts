@@ -1,0 +1,32 @@
+import type { ServerResponse } from "node:http"
+import { type ClientError, statusOf } from "../domain/Errors.js"
+
+/** The one error body of the contract: `{"code","error","requestId"}`. */
+export const errorBody = (error: ClientError, requestId: string): string =>
+  JSON.stringify({ code: error.code, error: error.message, requestId })
+
+export const errorHeaders = (error: ClientError): Record<string, string> =>
+  error._tag === "RateLimited"
+    ? { "retry-after": String(Math.max(1, Math.ceil(error.retryAfterSeconds))) }
+    : {}
+
+/** Answers with a JSON error, or cuts the connection when a response had already begun. */
+export const writeError = (res: ServerResponse, error: ClientError, requestId: string): void => {
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  const body = errorBody(error, requestId)
+  res.writeHead(statusOf(error), {
+    ...errorHeaders(error),
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body)
+  })
+  res.end(body)
+}
+
+export const writeJson = (res: ServerResponse, status: number, value: unknown): void => {
+  const body = JSON.stringify(value)
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) })
+  res.end(body)
+}

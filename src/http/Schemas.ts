@@ -1,0 +1,74 @@
+import { Schema } from "effect"
+import { parseSize } from "../domain/Units.js"
+
+/** Request and response bodies of the contract (api.md); JSON fields are camelCase. */
+
+export const InstanceId = Schema.String.pipe(Schema.maxLength(64)).annotations({
+  description: "`default` or `inst_…`"
+})
+
+export const DatabaseInfo = Schema.Struct({
+  alias: Schema.String,
+  type: Schema.String
+}).annotations({ identifier: "DatabaseInfo" })
+
+export const InstanceSettingsInfo = Schema.Struct({
+  threads: Schema.Int,
+  memoryLimit: Schema.String
+}).annotations({ identifier: "InstanceSettings" })
+
+export const InstanceInfo = Schema.Struct({
+  id: Schema.String,
+  createdAt: Schema.String.annotations({ description: "ISO-8601" }),
+  lastUsedAt: Schema.String.annotations({ description: "ISO-8601" }),
+  databases: Schema.Array(DatabaseInfo),
+  settings: InstanceSettingsInfo
+}).annotations({ identifier: "Instance" })
+
+const SizeString = Schema.String.pipe(
+  Schema.filter((text) => parseSize(text)._tag === "Some" || "expected a size such as 512MB or 1GB")
+)
+
+export const CreateInstanceBody = Schema.Struct({
+  settings: Schema.optional(
+    Schema.Struct({
+      threads: Schema.optional(Schema.Int.pipe(Schema.between(1, 1024))),
+      memoryLimit: Schema.optional(SizeString)
+    })
+  )
+}).annotations({ identifier: "CreateInstance" })
+
+export const InstanceList = Schema.Struct({ instances: Schema.Array(InstanceInfo) })
+
+export const DatabaseList = Schema.Struct({ databases: Schema.Array(DatabaseInfo) })
+
+export const Health = Schema.Struct({ status: Schema.Literal("healthy") })
+export const Ready = Schema.Struct({ status: Schema.Literal("ready"), databases: Schema.Int })
+
+export const RunningQueryInfo = Schema.Struct({
+  id: Schema.String,
+  instanceId: Schema.String,
+  startedAt: Schema.String,
+  elapsedMs: Schema.Int,
+  queryType: Schema.NullOr(Schema.String)
+}).annotations({ identifier: "RunningQuery" })
+
+export const RunningQueryList = Schema.Struct({ queries: Schema.Array(RunningQueryInfo) })
+
+export const QueryBody = Schema.Struct({
+  query: Schema.String.annotations({ description: "Exactly one SQL statement" }),
+  params: Schema.optional(
+    Schema.Union(Schema.Array(Schema.Unknown), Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+  ).annotations({ description: "Binds `$1`/`?` positionally (array) or `$name` by name (object)" })
+}).annotations({ identifier: "QueryRequest" })
+
+export const QueryResult = Schema.Struct({
+  columns: Schema.Array(Schema.Struct({ name: Schema.String, type: Schema.String })),
+  rows: Schema.Array(Schema.Array(Schema.Unknown)),
+  rowCount: Schema.Int,
+  truncated: Schema.Boolean
+}).annotations({ identifier: "QueryResult" })
+
+export const FormatParam = Schema.Struct({
+  format: Schema.optional(Schema.Literal("json", "ndjson", "csv", "arrow"))
+})

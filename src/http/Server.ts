@@ -1,0 +1,92 @@
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+import { HttpApiBuilder, HttpIncomingMessage, HttpServer, HttpServerError } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Duration, Effect, Layer, Option } from "effect"
+import { ShuttingDown } from "../domain/Errors.js"
+import { AppConfig } from "../services/AppConfig.js"
+import { InstanceRegistry } from "../services/InstanceRegistry.js"
+import { Lifecycle } from "../services/Lifecycle.js"
+import { QueryTracker } from "../services/QueryTracker.js"
+import { Gateway } from "./Gateway.js"
+
+/** Past the drain deadline, queries still running get this long to answer before sockets are cut. */
+const lastWordsMillis = 1_000
+/** Past everything, a shutdown that still hangs is ended by force. */
+const hardStopMillis = 5_000
+
+const listen = (server: http.Server, host: string, port: number) =>
+  Effect.async<void, HttpServerError.ServeError>((resume) => {
+    const onError = (cause: Error) => resume(Effect.fail(new HttpServerError.ServeError({ cause })))
+    server.once("error", onError)
+    server.listen({ host, port }, () => {
+      server.off("error", onError)
+      resume(Effect.void)
+    })
+  })
+
+/**
+ * The node HTTP server: every request goes through the gateway, which serves queries itself and
+ * hands the rest to the HttpApi application. Closing it drains: readiness fails at once, new requests
+ * get `503 shutting_down`, in-flight ones have `server.shutdown_timeout` to finish, then their queries
+ * are interrupted and the remaining connections cut.
+ */
+export const ServerLive = Layer.scoped(
+  HttpServer.HttpServer,
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    const gateway = yield* Gateway
+    const lifecycle = yield* Lifecycle
+    const tracker = yield* QueryTracker
+    const registry = yield* InstanceRegistry
+    const app = yield* HttpApiBuilder.httpApp
+    const effectHandler = yield* NodeHttpServer.makeHandler(
+      HttpIncomingMessage.withMaxBodySize(app, Option.some(config.server.max_body_size))
+    )
+    const readTimeout = Duration.toMillis(config.server.read_timeout)
+    const server = http.createServer(
+      { requestTimeout: readTimeout, headersTimeout: Math.min(readTimeout, 60_000), keepAliveTimeout: 5_000 },
+      (request, response) => gateway.handle(request, response, effectHandler)
+    )
+
+    const drain = Effect.gen(function* () {
+      yield* lifecycle.beginDrain
+      const hardStop = setTimeout(() => {
+        process.stderr.write("shutdown did not finish in time; exiting\n")
+        process.exit(1)
+      }, Duration.toMillis(config.server.shutdown_timeout) + hardStopMillis)
+      hardStop.unref()
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      server.closeIdleConnections()
+      yield* Effect.logInfo("draining").pipe(Effect.annotateLogs({ in_flight: lifecycle.inFlight }))
+      const finished = yield* lifecycle.awaitIdle(config.server.shutdown_timeout)
+      if (!finished) {
+        yield* Effect.logWarning("shutdown timeout reached; interrupting running queries").pipe(
+          Effect.annotateLogs({ in_flight: lifecycle.inFlight })
+        )
+        tracker.cancelAll(new ShuttingDown({ message: "the server is shutting down" }))
+        yield* registry.interruptAll
+        yield* lifecycle.awaitIdle(Duration.millis(lastWordsMillis))
+        server.closeAllConnections()
+      }
+      yield* Effect.promise(() => closed).pipe(
+        Effect.timeout(Duration.millis(lastWordsMillis)),
+        Effect.ignore
+      )
+      yield* Effect.logInfo("stopped serving")
+    })
+
+    yield* Effect.acquireRelease(listen(server, config.server.host, config.server.port), () => drain)
+    const address = server.address() as AddressInfo
+    const hostname = address.address === "::" ? "0.0.0.0" : address.address
+    yield* Effect.logInfo("listening").pipe(
+      Effect.annotateLogs({
+        address: `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${address.port}`
+      })
+    )
+    return HttpServer.make({
+      address: { _tag: "TcpAddress", hostname, port: address.port },
+      serve: () => Effect.dieMessage("requests are served through the gateway")
+    })
+  })
+)

@@ -1,0 +1,62 @@
+import { HttpApiBuilder } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Cause, Effect, Layer } from "effect"
+import { Api } from "../http/Api.js"
+import { Gateway } from "../http/Gateway.js"
+import { HealthHttp } from "../http/HealthHttp.js"
+import { AuthenticationLive, ErrorMiddlewareLive } from "../http/HttpMiddleware.js"
+import { InstancesHttp } from "../http/InstancesHttp.js"
+import { QueriesHttp } from "../http/QueriesHttp.js"
+import { QueryHttp } from "../http/QueryHttp.js"
+import { QueryRoute } from "../http/QueryRoute.js"
+import { ServerLive } from "../http/Server.js"
+import { AppConfig, announceGeneratedKeys, ConfigError } from "../services/AppConfig.js"
+import { Authenticator } from "../services/Authenticator.js"
+import { InstanceRegistry } from "../services/InstanceRegistry.js"
+import { Lifecycle } from "../services/Lifecycle.js"
+import { QueryRunner } from "../services/QueryRunner.js"
+import { QueryTracker } from "../services/QueryTracker.js"
+import { RateLimiter } from "../services/RateLimiter.js"
+import { StatementGate } from "../services/StatementGate.js"
+
+/** The services behind the HTTP layer, given a configuration. */
+export const ServicesLive = Layer.mergeAll(
+  QueryRoute.Default,
+  Authenticator.Default,
+  RateLimiter.Default
+).pipe(
+  Layer.provideMerge(Layer.mergeAll(InstanceRegistry.Default, QueryRunner.Default, QueryTracker.Default)),
+  Layer.provideMerge(Layer.mergeAll(StatementGate.Default, Lifecycle.Default))
+)
+
+const ApiLive = HttpApiBuilder.api(Api).pipe(
+  Layer.provide(Layer.mergeAll(HealthHttp, InstancesHttp, QueryHttp, QueriesHttp)),
+  Layer.provide(AuthenticationLive)
+)
+
+/** The HTTP server with everything it serves, given a configuration. */
+export const HttpLive = ServerLive.pipe(
+  Layer.provide(ErrorMiddlewareLive),
+  Layer.provide(ApiLive),
+  Layer.provide(Gateway.Default),
+  Layer.provide([HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer, NodeHttpServer.layerContext]),
+  Layer.provideMerge(ServicesLive)
+)
+
+const AnnounceLive = Layer.effectDiscard(Effect.flatMap(AppConfig, announceGeneratedKeys))
+
+export const MainLive = Layer.mergeAll(HttpLive, AnnounceLive).pipe(Layer.provide(AppConfig.layer))
+
+/** The server until it is told to stop; a start-up failure is reported once, in plain words. */
+export const program = Layer.launch(MainLive).pipe(
+  Effect.tapErrorCause((cause) => {
+    const failure = Cause.failureOption(cause)
+    const error = failure._tag === "Some" ? failure.value : undefined
+    if (error instanceof ConfigError) {
+      return Effect.sync(() => {
+        for (const problem of error.problems) process.stderr.write(`config error: ${problem}\n`)
+      })
+    }
+    return Effect.logError("the server stopped", cause)
+  })
+)

@@ -1,0 +1,198 @@
+import type { DuckDBDataChunk, DuckDBPreparedStatement, DuckDBResult } from "@duckdb/node-api"
+import { Effect, Either, Exit } from "effect"
+import {
+  Cancelled,
+  type ForbiddenStatement,
+  type InvalidRequest,
+  type PoolExhausted,
+  type ReadOnly,
+  type ShuttingDown,
+  SqlError
+} from "../domain/Errors.js"
+import type { PooledConnection } from "../duckdb/ConnectionPool.js"
+import type { Instance } from "../duckdb/Instance.js"
+import { scrubMessage } from "../duckdb/Scrub.js"
+import type { ResultColumn } from "../results/Encoder.js"
+import { bindParams } from "../results/Params.js"
+import { type GatePolicy, StatementGate, type Verdict } from "./StatementGate.js"
+
+export interface QueryInput {
+  readonly sql: string
+  readonly params: unknown
+}
+
+/** A result being read: its columns, and chunks fetched one DuckDB call at a time. */
+export interface Cursor {
+  readonly verdict: Verdict
+  readonly columns: ReadonlyArray<ResultColumn>
+  /** The next chunk, or undefined once the result is complete. */
+  readonly fetch: Effect.Effect<DuckDBDataChunk | undefined, SqlError | Cancelled>
+}
+
+export type QueryError =
+  | InvalidRequest
+  | SqlError
+  | ForbiddenStatement
+  | ReadOnly
+  | PoolExhausted
+  | ShuttingDown
+  | Cancelled
+
+const verdictCacheSize = 2_048
+/** How long an interrupted DuckDB call may take to stop before its connection is thrown away. */
+const interruptGraceMillis = 5_000
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
+
+/**
+ * Runs one client statement: a pooled connection, the statement gate (its verdict cached by text
+ * and policy), a prepared statement cached per connection, parameters bound as data, and the result
+ * streamed chunk by chunk. Each DuckDB call is one async step; an interrupted query is interrupted in
+ * DuckDB too, and its connection is only reused once DuckDB has let go of it.
+ */
+export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryRunner", {
+  effect: Effect.gen(function* () {
+    const gate = yield* StatementGate
+    const verdicts = new Map<string, Verdict>()
+
+    const rememberVerdict = (key: string, verdict: Verdict) => {
+      verdicts.set(key, verdict)
+      if (verdicts.size > verdictCacheSize) verdicts.delete(verdicts.keys().next().value!)
+    }
+
+    /** A DuckDB promise as one effect, remembered on the connection so an interrupt can wait for it. */
+    const duck = <A>(connection: PooledConnection, call: () => Promise<A>) =>
+      Effect.tryPromise({
+        try: () => {
+          const pending = call()
+          connection.pending = pending
+          return pending
+        },
+        catch: (error) => error
+      })
+
+    const sqlError = (error: unknown) => new SqlError({ message: scrubMessage(messageOf(error)) })
+
+    const prepare = (
+      connection: PooledConnection,
+      sql: string,
+      policy: GatePolicy
+    ): Effect.Effect<{ verdict: Verdict; prepared: DuckDBPreparedStatement }, QueryError> => {
+      const key = policy.readOnly ? `r:${sql}` : `w:${sql}`
+      const verdict = verdicts.get(key)
+      if (verdict !== undefined) {
+        const cached = connection.cachedStatement(sql)
+        if (cached !== undefined) return Effect.succeed({ verdict, prepared: cached })
+        return duck(connection, () => connection.raw.prepare(sql)).pipe(
+          Effect.mapError(sqlError),
+          Effect.flatMap((prepared) => {
+            // The gate judged this text; a different statement type means something changed underneath.
+            if (prepared.statementType !== verdict.statementType) {
+              prepared.destroySync()
+              verdicts.delete(key)
+              return prepareGated(connection, sql, policy, key)
+            }
+            connection.cacheStatement(sql, prepared)
+            return Effect.succeed({ verdict, prepared })
+          })
+        )
+      }
+      return prepareGated(connection, sql, policy, key)
+    }
+
+    const prepareGated = (connection: PooledConnection, sql: string, policy: GatePolicy, key: string) =>
+      gate.inspect(connection.raw, sql, policy).pipe(
+        Effect.mapError((error) =>
+          error._tag === "SqlError" ? new SqlError({ message: scrubMessage(error.message) }) : error
+        ),
+        Effect.tap(({ verdict, prepared }) => {
+          rememberVerdict(key, verdict)
+          connection.forgetStatement(sql)
+          connection.cacheStatement(sql, prepared)
+        })
+      )
+
+    const openCursor = (
+      connection: PooledConnection,
+      input: QueryInput,
+      policy: GatePolicy
+    ): Effect.Effect<Cursor, QueryError> =>
+      Effect.gen(function* () {
+        const { verdict, prepared } = yield* prepare(connection, input.sql, policy)
+        prepared.clearBindings()
+        const bound = bindParams(prepared, input.params)
+        if (Either.isLeft(bound)) return yield* bound.left
+        const result: DuckDBResult = yield* duck(connection, () => prepared.stream()).pipe(
+          Effect.mapError(sqlError)
+        )
+        const columns: Array<ResultColumn> = []
+        for (let i = 0; i < result.columnCount; i++) {
+          columns.push({ name: result.columnName(i), type: result.columnType(i) })
+        }
+        const fetch = Effect.suspend(() => {
+          if (connection.interrupted)
+            return Effect.fail(new Cancelled({ message: "the query was interrupted" }))
+          return duck(connection, () => result.fetchChunk()).pipe(
+            Effect.mapError(sqlError),
+            Effect.flatMap((chunk) => {
+              // DuckDB reports an interrupted stream as a normal end; never let that pass for complete.
+              if (connection.interrupted)
+                return Effect.fail(new Cancelled({ message: "the query was interrupted" }))
+              return Effect.succeed(chunk === null || chunk.rowCount === 0 ? undefined : chunk)
+            })
+          )
+        })
+        return { verdict, columns, fetch }
+      })
+
+    const release = (instance: Instance, connection: PooledConnection, exit: Exit.Exit<unknown, unknown>) => {
+      if (Exit.isSuccess(exit) && !connection.interrupted) {
+        return Effect.sync(() => instance.pool.release(connection))
+      }
+      connection.raw.interrupt()
+      const pending = connection.pending
+      return Effect.promise(
+        () =>
+          new Promise<boolean>((resolve) => {
+            if (pending === undefined) return resolve(true)
+            const timer = setTimeout(() => resolve(false), interruptGraceMillis)
+            pending
+              .then(
+                () => resolve(true),
+                () => resolve(true)
+              )
+              .finally(() => clearTimeout(timer))
+          })
+      ).pipe(
+        Effect.map((stopped) => {
+          connection.pending = undefined
+          connection.interrupted = false
+          if (stopped) instance.pool.release(connection, true)
+          else instance.pool.discard(connection)
+        })
+      )
+    }
+
+    /**
+     * Runs `input` on `instance` and hands its cursor to `consume`; the connection goes back to the
+     * pool when `consume` ends, however it ends.
+     */
+    const execute = <A, E, R>(
+      instance: Instance,
+      input: QueryInput,
+      policy: GatePolicy,
+      consume: (cursor: Cursor) => Effect.Effect<A, E, R>
+    ): Effect.Effect<A, E | QueryError, R> =>
+      Effect.acquireUseRelease(
+        instance.acquire(),
+        (connection) => Effect.flatMap(openCursor(connection, input, policy), consume),
+        (connection, exit) => release(instance, connection, exit)
+      )
+
+    return {
+      execute,
+      /** Drops cached verdicts, e.g. when the gate's rules change in tests. */
+      forgetVerdicts: () => verdicts.clear()
+    } as const
+  })
+}) {}
