@@ -92,15 +92,15 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
       lifecycle.enter()
       res.once("close", () => lifecycle.leave())
 
-      if (probes.has(context.path)) return next(request, res)
+      if (probes.has(context.path)) {
+        next(request, res)
+        return
+      }
       if (lifecycle.draining) {
         res.setHeader("connection", "close")
         context.errorCode = "shutting_down"
-        return writeError(
-          res,
-          new ShuttingDown({ message: "the server is shutting down" }),
-          context.requestId
-        )
+        writeError(res, new ShuttingDown({ message: "the server is shutting down" }), context.requestId)
+        return
       }
       const match = context.method === "POST" ? queryRoute.exec(context.path) : null
       const work = admit(context, request).pipe(
