@@ -24,6 +24,7 @@ const TextList = Schema.Array(Text)
 
 const withDefault = <A, I, R>(schema: Schema.Schema<A, I, R>, value: () => NoInfer<A>) =>
   Schema.optionalWith(schema, { default: value })
+// Effect's Duration.decode does not read "30s"; defaults are written the way operators write them.
 const duration = (text: string) => withDefault(DurationText, () => Option.getOrThrow(parseDuration(text)))
 
 export const DatabaseType = oneOf("postgres", "postgresql", "mysql", "sqlite", "duckdb")

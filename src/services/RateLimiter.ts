@@ -1,12 +1,29 @@
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
+import type { StoreUnavailable } from "../domain/Errors.js"
+import { AppConfig } from "./AppConfig.js"
+import {
+  type GcraPolicy,
+  gcraPolicy,
+  memoryRateLimitStoreLayer,
+  type RateDecision,
+  RateLimitStore
+} from "./RateLimitStore.js"
 
-// Provisional: replaced by the access work (issue 5), which owns this module.
-export type RateDecision =
-  | { readonly allowed: true }
-  | { readonly allowed: false; readonly retryAfterSeconds: number }
-
+/**
+ * Per-client request rate: sustained `security.rate_limit.requests_per_minute`, with up to
+ * `burst_size` extra requests at once (GCRA, see `RateLimitStore.ts`). Time comes from Effect's
+ * `Clock`, so `TestClock` drives it. `RateLimiter.Default` keeps state in this process;
+ * `RateLimiter.DefaultWithoutDependencies` takes any `RateLimitStore` (a shared one for replicas).
+ */
 export class RateLimiter extends Effect.Service<RateLimiter>()("pondpilot/RateLimiter", {
-  succeed: {
-    consume: (_key: string): Effect.Effect<RateDecision> => Effect.succeed({ allowed: true })
-  }
+  effect: Effect.gen(function* () {
+    const { requests_per_minute, burst_size } = (yield* AppConfig).security.rate_limit
+    const store = yield* RateLimitStore
+    const policy: GcraPolicy = gcraPolicy(requests_per_minute, burst_size)
+    // Called on every request: one clock read and the store's step, no span, no async hop in memory.
+    const consume = (key: string): Effect.Effect<RateDecision, StoreUnavailable> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => store.consume(key, now * 1000, policy))
+    return { consume, policy } as const
+  }),
+  dependencies: [memoryRateLimitStoreLayer()]
 }) {}
