@@ -1,5 +1,5 @@
-import { Duration, Schema } from "effect"
-import { DurationText, SizeText } from "./Units.js"
+import { Duration, Option, Schema } from "effect"
+import { DurationText, parseDuration, SizeText } from "./Units.js"
 
 /**
  * The YAML configuration, key for key (snake_case, as operators write it). Decoding rejects unknown
@@ -24,8 +24,8 @@ const TextList = Schema.Array(Text)
 
 const withDefault = <A, I, R>(schema: Schema.Schema<A, I, R>, value: () => NoInfer<A>) =>
   Schema.optionalWith(schema, { default: value })
-const duration = (text: string) =>
-  withDefault(DurationText, () => Duration.decode(text as Duration.DurationInput))
+// Effect's Duration.decode does not read "30s"; defaults are written the way operators write them.
+const duration = (text: string) => withDefault(DurationText, () => Option.getOrThrow(parseDuration(text)))
 
 export const DatabaseType = oneOf("postgres", "postgresql", "mysql", "sqlite", "duckdb")
 export type DatabaseType = typeof DatabaseType.Type
