@@ -1,4 +1,17 @@
-import { Cause, Config, ConfigError, Effect, Either, HashMap, Layer, List, Logger, LogLevel } from "effect"
+import {
+  Cause,
+  Config,
+  ConfigError,
+  Effect,
+  Either,
+  FiberRef,
+  HashMap,
+  HashSet,
+  Layer,
+  List,
+  Logger,
+  LogLevel
+} from "effect"
 import { type LineWriter, LogWriter } from "./LogWriter.js"
 
 /**
@@ -124,15 +137,27 @@ export const logLevelConfig: Config.Config<LogLevel.LogLevel> = Config.string("L
   })
 )
 
-/** Installs the JSON logger in place of Effect's default one, at the level `LOG_LEVEL` asks for. */
+/**
+ * Installs the JSON logger in place of Effect's default (or runMain's pretty) logger, at the level
+ * `LOG_LEVEL` asks for. Applies to everything built on top of this layer and the fibers it forks.
+ */
 export const JsonLoggerLayer: Layer.Layer<never, ConfigError.ConfigError, LogWriter> = Layer.unwrapEffect(
   Effect.gen(function* () {
     const writer = yield* LogWriter
     const level = yield* logLevelConfig
-    return Layer.merge(
-      Logger.replace(Logger.defaultLogger, jsonLogger(writer)),
-      Logger.minimumLogLevel(level)
+    const json = jsonLogger(writer)
+    // NodeRuntime.runMain swaps the default logger for its pretty one unless told not to; either
+    // way, ours must be the only console-like logger left, or every line is printed twice.
+    const onlyJson = Layer.scopedDiscard(
+      Effect.locallyScopedWith(FiberRef.currentLoggers, (loggers) =>
+        loggers.pipe(
+          HashSet.remove(Logger.defaultLogger),
+          HashSet.remove(Logger.prettyLoggerDefault),
+          HashSet.add(json)
+        )
+      )
     )
+    return Layer.merge(onlyJson, Logger.minimumLogLevel(level))
   })
 )
 

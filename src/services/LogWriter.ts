@@ -5,9 +5,11 @@ import { Context, Duration, Effect, Layer } from "effect"
  * Where log text ends up. `write` takes a chunk of whole lines and calls `done` once it is written
  * (or given up on); the writer never hands over the next chunk before that, so a slow or stuck
  * consumer holds lines in the writer's bounded queue instead of in memory it cannot see.
+ * `writeSync` serves the last lines after shutdown, when nothing asynchronous runs any more.
  */
 export interface LogSink {
   readonly write: (chunk: string, done: () => void) => void
+  readonly writeSync: (chunk: string) => void
 }
 
 const retryAfterMs = 20
@@ -33,6 +35,14 @@ export const fileDescriptorSink = (fd: number): LogSink => ({
         else done()
       })
     attempt()
+  },
+  writeSync: (chunk) => {
+    let pending = Buffer.from(chunk, "utf8")
+    try {
+      while (pending.length > 0) pending = pending.subarray(fs.writeSync(fd, pending))
+    } catch {
+      // Nobody to tell: see above.
+    }
   }
 })
 
@@ -45,6 +55,9 @@ export const memorySink = (): { readonly sink: LogSink; readonly lines: Array<st
       write: (chunk, done) => {
         for (const line of chunk.split("\n")) if (line !== "") lines.push(line)
         done()
+      },
+      writeSync: (chunk) => {
+        for (const line of chunk.split("\n")) if (line !== "") lines.push(line)
       }
     }
   }
@@ -72,6 +85,7 @@ export class LineWriter {
   private writing = false
   private droppedSinceReport = 0
   private droppedEver = 0
+  private closed = false
   private readonly idleWaiters: Array<() => void> = []
   private readonly maxLines: number
   private readonly maxChars: number
@@ -91,8 +105,12 @@ export class LineWriter {
     return this.droppedEver
   }
 
-  /** Appends one line (without its newline). Never throws, never waits. */
+  /** Appends one line (without its newline). Never throws, never waits (until closed). */
   write(line: string): void {
+    if (this.closed) {
+      this.sink.writeSync(`${line}\n`)
+      return
+    }
     if (this.queue.length >= this.maxLines || this.queuedChars + line.length > this.maxChars) {
       this.droppedSinceReport++
       this.droppedEver++
@@ -110,6 +128,15 @@ export class LineWriter {
       this.idleWaiters.push(resolve)
       if (!this.writing) this.writeBatch()
     })
+  }
+
+  /**
+   * Flushes, then writes any later line synchronously: after shutdown no event-loop turn may come
+   * (the runtime's last error report is logged just before the process exits).
+   */
+  async close(): Promise<void> {
+    await this.flush()
+    this.closed = true
   }
 
   private schedule(): void {
@@ -158,7 +185,7 @@ export class LineWriter {
 /** How long shutdown waits for queued lines to reach a stuck stdout before giving up on them. */
 const flushTimeout = Duration.seconds(3)
 
-/** The server's single `LineWriter`; its finalizer flushes what is queued. */
+/** The server's single `LineWriter`; its finalizer flushes what is queued, then writes synchronously. */
 export class LogWriter extends Context.Tag("pondpilot/LogWriter")<LogWriter, LineWriter>() {
   static readonly layerWith = (sink: LogSink, options: LineWriterOptions = {}): Layer.Layer<LogWriter> =>
     Layer.scoped(
@@ -167,7 +194,8 @@ export class LogWriter extends Context.Tag("pondpilot/LogWriter")<LogWriter, Lin
         Effect.clockWith((clock) =>
           Effect.sync(() => new LineWriter(sink, { now: () => clock.unsafeCurrentTimeMillis(), ...options }))
         ),
-        (writer) => Effect.promise(() => writer.flush()).pipe(Effect.timeoutOption(flushTimeout))
+        // A stuck stdout does not hold shutdown beyond the timeout (the lines are then lost).
+        (writer) => Effect.promise(() => writer.close()).pipe(Effect.timeoutOption(flushTimeout))
       )
     )
 

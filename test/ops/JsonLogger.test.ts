@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Context, Effect, Exit, Layer, Redacted } from "effect"
+import { ConfigProvider, Context, Effect, Exit, FiberRef, HashSet, Layer, Logger, Redacted } from "effect"
 import { JsonLoggerLayer, snakeCase } from "../../src/services/JsonLogger.js"
 import { LogWriter, memorySink } from "../../src/services/LogWriter.js"
 
@@ -111,6 +111,20 @@ describe("JSON logger", () => {
       expect(text).not.toContain("loud-ish")
     })
   )
+
+  it.effect("leaves no other console logger, not even the pretty one NodeRuntime.runMain installs", () => {
+    const { layer, entries } = capture()
+    const asRunMainDoes = Logger.replace(Logger.defaultLogger, Logger.prettyLoggerDefault)
+    return Effect.gen(function* () {
+      const loggers = yield* FiberRef.get(FiberRef.currentLoggers)
+      expect(HashSet.has(loggers, Logger.prettyLoggerDefault)).toBe(false)
+      expect(HashSet.has(loggers, Logger.defaultLogger)).toBe(false)
+      expect(HashSet.size(HashSet.remove(loggers, Logger.tracerLogger))).toBe(1) // ours
+      yield* Effect.logInfo("once")
+      yield* flushed
+      expect(entries().map((entry) => entry.message)).toEqual(["once"])
+    }).pipe(Effect.provide(layer), Effect.provide(asRunMainDoes))
+  })
 
   it.effect("applies to layers built on top of it and to the fibers they fork", () => {
     const { layer, entries } = capture()

@@ -19,7 +19,8 @@ const stalledSink = () => {
     write: (chunk, done) => {
       chunks.push(chunk)
       pending.push(done)
-    }
+    },
+    writeSync: (chunk) => void chunks.push(chunk)
   }
   const releaseOne = () => pending.shift()?.()
   return { sink, chunks, pending, releaseOne }
@@ -105,8 +106,10 @@ describe("fileDescriptorSink", () => {
       const writer = new LineWriter(fileDescriptorSink(fd))
       const lines = Array.from({ length: 2_000 }, (_, i) => JSON.stringify({ i, text: "é".repeat(50) }))
       for (const line of lines) writer.write(line)
-      await writer.flush()
+      await writer.close()
       expect(fs.readFileSync(file, "utf8")).toBe(`${lines.join("\n")}\n`)
+      writer.write("after close")
+      expect(fs.readFileSync(file, "utf8")).toBe(`${lines.join("\n")}\nafter close\n`)
     } finally {
       fs.closeSync(fd)
       fs.rmSync(dir, { recursive: true })
@@ -131,6 +134,9 @@ describe("LogWriter layer", () => {
       expect(memory.lines).toEqual([])
       yield* Scope.close(scope, Exit.void)
       expect(memory.lines).toEqual(["queued at shutdown"])
+      // After shutdown, lines are written at once: no event-loop turn may follow.
+      writer.write("last words")
+      expect(memory.lines).toEqual(["queued at shutdown", "last words"])
     })
   )
 })
