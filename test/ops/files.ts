@@ -1,0 +1,66 @@
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { Either } from "effect"
+import { parseDocument } from "yaml"
+import { loadSettings, type Settings } from "../../src/domain/ConfigLoader.js"
+
+/** Helpers for the tests of the deployment files. */
+
+export const repoRoot = fileURLToPath(new URL("../..", import.meta.url))
+
+export const readRepoFile = (relative: string): string =>
+  fs.readFileSync(path.join(repoRoot, relative), "utf8")
+
+export const repoPathExists = (relative: string): boolean => fs.existsSync(path.join(repoRoot, relative))
+
+/** Parses YAML strictly (duplicate keys are errors) and fails the test on any problem. */
+export const parseYaml = (text: string, where: string): any => {
+  const document = parseDocument(text, { uniqueKeys: true })
+  if (document.errors.length > 0)
+    throw new Error(`${where}: ${document.errors.map((e) => e.message).join("; ")}`)
+  return document.toJS()
+}
+
+export const readYaml = (relative: string): any => parseYaml(readRepoFile(relative), relative)
+
+/** The `${VAR}` names a text refers to (compose's `${VAR:-x}` / `${VAR:?x}` included). */
+export const referencedVariables = (text: string): Set<string> =>
+  new Set([...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?:[:?-][^}]*)?\}/g)].map((match) => match[1]!))
+
+/** Secrets good enough for `environment: production`. */
+export const productionSecrets = {
+  API_KEY: "test-api-key-0123456789",
+  ENCRYPTION_KEY: "0123456789abcdef0123456789abcdef0123456789abcdef"
+}
+
+/** Decodes a config text exactly as the server would with CONFIG_FILE pointing at it. */
+export const decodeConfig = (text: string, env: Readonly<Record<string, string>>): Settings => {
+  const file = "/config/config.yaml"
+  const loaded = loadSettings({
+    env: { ...env, CONFIG_FILE: file },
+    cwd: "/",
+    readFile: (candidate) => (candidate === file ? text : undefined)
+  })
+  if (Either.isLeft(loaded)) throw new Error(`config does not load:\n${loaded.left.join("\n")}`)
+  return loaded.right
+}
+
+/** `KEY=value` lines of an env file (comments and blank lines skipped). */
+export const parseEnvFile = (text: string): Record<string, string> =>
+  Object.fromEntries(
+    text
+      .split("\n")
+      .map((line) => /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line.trim()))
+      .filter((match) => match !== null)
+      .map((match) => [match[1]!, match[2]!])
+  )
+
+/** Docker/compose duration text (`30s`, `1m30s`) in seconds. */
+export const durationSeconds = (text: string): number => {
+  let total = 0
+  for (const match of String(text).matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
+    total += Number(match[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[match[2] as "ms" | "s" | "m" | "h"]
+  }
+  return total
+}
