@@ -9,6 +9,7 @@ import {
 } from "../domain/Errors.js"
 import { HealthApi } from "./HealthApi.js"
 import { InstancesApi } from "./InstancesApi.js"
+import { MetricsApi } from "./MetricsApi.js"
 import { QueriesApi } from "./QueriesApi.js"
 import { QueryApi } from "./QueryApi.js"
 
@@ -18,6 +19,7 @@ export class Api extends HttpApi.make("pondpilot")
   .add(InstancesApi)
   .add(QueryApi)
   .add(QueriesApi)
+  .add(MetricsApi)
   .addError(InvalidRequest)
   .addError(Unauthorized)
   .addError(PayloadTooLarge)

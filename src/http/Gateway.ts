@@ -3,10 +3,12 @@ import { HttpServerError } from "@effect/platform"
 import { Cause, Effect, Option, Runtime } from "effect"
 import { type ClientError, Internal, isClientError, RateLimited, ShuttingDown } from "../domain/Errors.js"
 import { AppConfig } from "../services/AppConfig.js"
-import { Authenticator } from "../services/Authenticator.js"
+import { Authenticator, authFailureReason } from "../services/Authenticator.js"
 import { Lifecycle } from "../services/Lifecycle.js"
 import { RateLimiter } from "../services/RateLimiter.js"
-import { requireJson } from "./Body.js"
+import { hasBody, requireJson, tooLarge } from "./Body.js"
+import { makeClientIpResolver, rateLimitKeyOf } from "./ClientIp.js"
+import { Observer } from "./Observer.js"
 import { QueryRoute } from "./QueryRoute.js"
 import { attachContext, chooseRequestId, type RequestContext } from "./RequestContext.js"
 import { writeError } from "./Responses.js"
@@ -18,8 +20,9 @@ const probes = new Set(["/health", "/ready"])
 
 /**
  * Every request passes here first, once: request id, client address, draining, rate limit, body
- * media type and authentication. The query route is then served directly (its hot path has no
- * router and no second fiber); everything else goes on to the HttpApi application.
+ * size and media type, authentication. The query route is then served directly (its hot path has
+ * no router and no second fiber); everything else goes on to the HttpApi application. When the
+ * response closes, the observer writes its audit line and metrics.
  */
 export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
   effect: Effect.gen(function* () {
@@ -28,8 +31,11 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
     const authenticator = yield* Authenticator
     const limiter = yield* RateLimiter
     const queries = yield* QueryRoute
+    const observer = yield* Observer
     const runFork = Runtime.runFork(yield* Effect.runtime<never>())
+    const clientIpOf = makeClientIpResolver(config.server.trusted_proxies)
     const metricsNeedAuth = config.metrics.require_auth
+    const maxBodySize = config.server.max_body_size
 
     const needsAuth = (path: string) =>
       path.startsWith("/v1/") || path === "/v1" || (metricsNeedAuth && path === "/api/v1/metrics")
@@ -39,17 +45,28 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
       request: IncomingMessage
     ): Effect.Effect<string | undefined, ClientError> =>
       Effect.gen(function* () {
-        const decision = yield* limiter.consume(context.clientIp)
+        const decision = yield* limiter.consume(rateLimitKeyOf(context.clientIp))
         if (!decision.allowed) {
+          context.refusal = "limit exceeded"
           return yield* new RateLimited({
             message: "too many requests; retry later",
             retryAfterSeconds: decision.retryAfterSeconds
           })
         }
+        if (Number(request.headers["content-length"] ?? 0) > maxBodySize) return yield* tooLarge(maxBodySize)
         const unsupported = requireJson(request)
         if (unsupported !== undefined) return yield* unsupported
+        // A POST without a body is read as JSON `null`, so that `POST /v1/instances` alone works.
+        if (request.method === "POST" && !hasBody(request))
+          request.headers["content-type"] = "application/json"
         if (!needsAuth(context.path)) return undefined
-        const principal = yield* authenticator.authenticate(request.headers as never)
+        const principal = yield* authenticator.authenticate(request.headers as never).pipe(
+          Effect.tapError((error) =>
+            Effect.sync(() => {
+              context.refusal = authFailureReason(error) ?? "invalid"
+            })
+          )
+        )
         context.principal = principal
         return principal.id
       })
@@ -75,7 +92,7 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
       const query = url.indexOf("?")
       const context: RequestContext = {
         requestId: chooseRequestId(request.headers["x-request-id"]),
-        clientIp: request.socket.remoteAddress ?? "unknown",
+        clientIp: clientIpOf(request.socket.remoteAddress, request.headers as never),
         method: request.method ?? "GET",
         path: query < 0 ? url : url.slice(0, query),
         startedAt: process.hrtime.bigint(),
@@ -85,18 +102,23 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
         rowsReturned: undefined,
         errorCode: undefined,
         incomplete: false,
-        queryText: undefined
+        queryText: undefined,
+        truncated: false,
+        refusal: undefined
       }
       attachContext(request, context)
       res.setHeader("x-request-id", context.requestId)
       lifecycle.enter()
-      res.once("close", () => lifecycle.leave())
+      res.once("close", () => {
+        lifecycle.leave()
+        observer.finished(context, res.statusCode)
+      })
 
       if (probes.has(context.path)) {
         next(request, res)
         return
       }
-      if (lifecycle.draining) {
+      if (lifecycle.isDraining()) {
         res.setHeader("connection", "close")
         context.errorCode = "shutting_down"
         writeError(res, new ShuttingDown({ message: "the server is shutting down" }), context.requestId)

@@ -10,7 +10,7 @@ export const HealthHttp = HttpApiBuilder.group(Api, "health", (handlers) =>
     return handlers
       .handle("health", () => Effect.succeed({ status: "healthy" as const }))
       .handle("ready", () =>
-        lifecycle.draining
+        lifecycle.isDraining()
           ? Effect.fail(new NotReady({ error: "shutting down" }))
           : Effect.succeed({ status: "ready" as const, databases: 0 })
       )

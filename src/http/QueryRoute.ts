@@ -125,6 +125,7 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
             for (const part of parts.splice(0)) yield* write(res, part)
           }
         }
+        context.truncated = truncated
         const last = encoder.end({ rowCount, truncated })
         if (streaming) {
           yield* write(res, last)

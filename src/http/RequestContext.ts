@@ -21,6 +21,10 @@ export interface RequestContext {
   incomplete: boolean
   /** The query text, kept only when the audit log is told to log it. */
   queryText: string | undefined
+  /** A result cut at `query.max_rows`. */
+  truncated: boolean
+  /** Why the gateway refused the request (authentication or rate limit), for the warn line. */
+  refusal: string | undefined
 }
 
 const contexts = new WeakMap<IncomingMessage, RequestContext>()

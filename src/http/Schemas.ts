@@ -29,7 +29,7 @@ const SizeString = Schema.String.pipe(
   Schema.filter((text) => parseSize(text)._tag === "Some" || "expected a size such as 512MB or 1GB")
 )
 
-export const CreateInstanceBody = Schema.Struct({
+const CreateInstanceFields = Schema.Struct({
   settings: Schema.optional(
     Schema.Struct({
       threads: Schema.optional(Schema.Int.pipe(Schema.between(1, 1024))),
@@ -37,6 +37,13 @@ export const CreateInstanceBody = Schema.Struct({
     })
   )
 }).annotations({ identifier: "CreateInstance" })
+
+/** `{}`, `{"settings": …}`, or no body at all (read as `{}`). */
+export const CreateInstanceBody = Schema.transform(
+  Schema.NullOr(CreateInstanceFields),
+  Schema.typeSchema(CreateInstanceFields),
+  { strict: true, decode: (body) => body ?? {}, encode: (body) => body }
+)
 
 export const InstanceList = Schema.Struct({ instances: Schema.Array(InstanceInfo) })
 

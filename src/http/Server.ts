@@ -58,11 +58,11 @@ export const ServerLive = Layer.scoped(
       hardStop.unref()
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
-      yield* Effect.logInfo("draining").pipe(Effect.annotateLogs({ in_flight: lifecycle.inFlight }))
+      yield* Effect.logInfo("draining").pipe(Effect.annotateLogs({ in_flight: lifecycle.inFlight() }))
       const finished = yield* lifecycle.awaitIdle(config.server.shutdown_timeout)
       if (!finished) {
         yield* Effect.logWarning("shutdown timeout reached; interrupting running queries").pipe(
-          Effect.annotateLogs({ in_flight: lifecycle.inFlight })
+          Effect.annotateLogs({ in_flight: lifecycle.inFlight() })
         )
         tracker.cancelAll(new ShuttingDown({ message: "the server is shutting down" }))
         yield* registry.interruptAll

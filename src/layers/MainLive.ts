@@ -6,31 +6,60 @@ import { Gateway } from "../http/Gateway.js"
 import { HealthHttp } from "../http/HealthHttp.js"
 import { AuthenticationLive, ErrorMiddlewareLive } from "../http/HttpMiddleware.js"
 import { InstancesHttp } from "../http/InstancesHttp.js"
+import { MetricsHttp } from "../http/MetricsHttp.js"
+import { Observer } from "../http/Observer.js"
 import { QueriesHttp } from "../http/QueriesHttp.js"
 import { QueryHttp } from "../http/QueryHttp.js"
 import { QueryRoute } from "../http/QueryRoute.js"
 import { ServerLive } from "../http/Server.js"
 import { AppConfig, announceGeneratedKeys, ConfigError } from "../services/AppConfig.js"
+import { AuditLog } from "../services/AuditLog.js"
 import { Authenticator } from "../services/Authenticator.js"
 import { InstanceRegistry } from "../services/InstanceRegistry.js"
+import { LoggingLive } from "../services/JsonLogger.js"
 import { Lifecycle } from "../services/Lifecycle.js"
+import { Metrics } from "../services/Metrics.js"
 import { QueryRunner } from "../services/QueryRunner.js"
 import { QueryTracker } from "../services/QueryTracker.js"
 import { RateLimiter } from "../services/RateLimiter.js"
 import { StatementGate } from "../services/StatementGate.js"
 
+/** Live instances and their pools, read by the metrics at each scrape. */
+const MetricSourcesLive = Layer.scopedDiscard(
+  Effect.gen(function* () {
+    const metrics = yield* Metrics
+    const registry = yield* InstanceRegistry
+    const unregister = [
+      metrics.registerInstanceSource(() => registry.all().length),
+      metrics.registerPoolSource(() =>
+        registry.all().map((instance) => ({ instance: instance.id, ...instance.pool.stats }))
+      )
+    ]
+    yield* Effect.addFinalizer(() => Effect.sync(() => unregister.forEach((stop) => stop())))
+  })
+)
+
 /** The services behind the HTTP layer, given a configuration. */
 export const ServicesLive = Layer.mergeAll(
   QueryRoute.Default,
   Authenticator.Default,
-  RateLimiter.Default
+  RateLimiter.Default,
+  Observer.Default,
+  MetricSourcesLive
 ).pipe(
   Layer.provideMerge(Layer.mergeAll(InstanceRegistry.Default, QueryRunner.Default, QueryTracker.Default)),
-  Layer.provideMerge(Layer.mergeAll(StatementGate.Default, Lifecycle.Default))
+  Layer.provideMerge(
+    Layer.mergeAll(
+      StatementGate.Default,
+      Lifecycle.Default,
+      AuditLog.DefaultWithoutDependencies,
+      Metrics.Default
+    )
+  )
 )
 
 const ApiLive = HttpApiBuilder.api(Api).pipe(
-  Layer.provide(Layer.mergeAll(HealthHttp, InstancesHttp, QueryHttp, QueriesHttp)),
+  Layer.provide(Layer.mergeAll(HealthHttp, InstancesHttp, QueryHttp, QueriesHttp, MetricsHttp)),
   Layer.provide(AuthenticationLive)
 )
 
@@ -45,7 +74,10 @@ export const HttpLive = ServerLive.pipe(
 
 const AnnounceLive = Layer.effectDiscard(Effect.flatMap(AppConfig, announceGeneratedKeys))
 
-export const MainLive = Layer.mergeAll(HttpLive, AnnounceLive).pipe(Layer.provide(AppConfig.layer))
+export const MainLive = Layer.mergeAll(HttpLive, AnnounceLive).pipe(
+  Layer.provide(AppConfig.layer),
+  Layer.provide(LoggingLive)
+)
 
 /** The server until it is told to stop; a start-up failure is reported once, in plain words. */
 export const program = Layer.launch(MainLive).pipe(

@@ -10,12 +10,9 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("pondpilot/Lifecycle"
     let inFlight = 0
     const idleWaiters = new Set<() => void>()
     return {
-      get draining() {
-        return draining
-      },
-      get inFlight() {
-        return inFlight
-      },
+      // Methods, not getters: Effect.Service copies the object's properties once.
+      isDraining: () => draining,
+      inFlight: () => inFlight,
       beginDrain: Effect.sync(() => {
         draining = true
       }),
@@ -26,14 +23,20 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("pondpilot/Lifecycle"
         inFlight--
         if (inFlight === 0) for (const wake of idleWaiters) wake()
       },
-      /** Succeeds with true once nothing is in flight, or false when `timeout` passes first. */
+      /**
+       * Succeeds with true once nothing is in flight, or false when `timeout` passes first. It is
+       * interruptible even inside a finalizer, where shutdown calls it, so that the timeout can win.
+       */
       awaitIdle: (timeout: Duration.Duration): Effect.Effect<boolean> =>
         Effect.async<boolean>((resume) => {
           if (inFlight === 0) return resume(Effect.succeed(true))
           const wake = () => resume(Effect.succeed(true))
           idleWaiters.add(wake)
           return Effect.sync(() => idleWaiters.delete(wake))
-        }).pipe(Effect.timeoutTo({ duration: timeout, onTimeout: () => false, onSuccess: (idle) => idle }))
+        }).pipe(
+          Effect.interruptible,
+          Effect.timeoutTo({ duration: timeout, onTimeout: () => false, onSuccess: (idle) => idle })
+        )
     }
   }
 }) {}

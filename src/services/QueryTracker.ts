@@ -75,9 +75,7 @@ export class QueryTracker extends Effect.Service<QueryTracker>()("pondpilot/Quer
       cancel,
       cancelInstance,
       cancelAll,
-      get size() {
-        return running.size
-      }
+      size: () => running.size
     } as const
   })
 }) {}

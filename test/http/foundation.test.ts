@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { apiKey, authed, json, otherKey, type RunningServer, startServer, testSettings } from "../support/TestServer.js"
+import {
+  apiKey,
+  authed,
+  json,
+  otherKey,
+  type RunningServer,
+  startServer,
+  testSettings
+} from "../support/TestServer.js"
 
 let server: RunningServer
 
@@ -27,7 +35,8 @@ const expectError = async (response: Response, status: number, code: string) => 
   return payload
 }
 
-const query = (sql: string, instance = "default", key = apiKey) => call(`/v1/instances/${instance}/query`, json({ query: sql }, key))
+const query = (sql: string, instance = "default", key = apiKey) =>
+  call(`/v1/instances/${instance}/query`, json({ query: sql }, key))
 
 describe("probes", () => {
   it("answers /health and /ready without credentials", async () => {
@@ -78,7 +87,11 @@ describe("routes and bodies", () => {
   })
 
   it("refuses a body that is not JSON with 415, and malformed JSON with 400", async () => {
-    const form = await call("/v1/instances", { method: "POST", headers: { "x-api-key": apiKey }, body: "a=1" })
+    const form = await call("/v1/instances", {
+      method: "POST",
+      headers: { "x-api-key": apiKey },
+      body: "a=1"
+    })
     await expectError(form, 415, "unsupported_media_type")
     const malformed = await call("/v1/instances", {
       method: "POST",
@@ -101,13 +114,21 @@ describe("routes and bodies", () => {
       "invalid_request"
     )
     expect(String(payload.error)).toContain("threads")
-    await expectError(await call("/v1/instances/default/query", json({ sql: "SELECT 1" })), 400, "invalid_request")
+    await expectError(
+      await call("/v1/instances/default/query", json({ sql: "SELECT 1" })),
+      400,
+      "invalid_request"
+    )
     await expectError(await call("/v1/instances/default/query", json({ query: 42 })), 400, "invalid_request")
     await expectError(await call("/v1/instances/default/query", json(["SELECT 1"])), 400, "invalid_request")
   })
 
   it("answers 413 for a body over max_body_size and a query over max_query_length", async () => {
-    await expectError(await call("/v1/instances/default/query", json({ query: `SELECT '${"x".repeat(5000)}'` })), 413, "payload_too_large")
+    await expectError(
+      await call("/v1/instances/default/query", json({ query: `SELECT '${"x".repeat(5000)}'` })),
+      413,
+      "payload_too_large"
+    )
     await expectError(await call("/v1/instances", json({ pad: "x".repeat(5000) })), 413, "payload_too_large")
     await expectError(await query(`SELECT ${"1 + ".repeat(60)}1`), 413, "payload_too_large")
   })
@@ -139,7 +160,9 @@ describe("instances", () => {
   it("accepts an empty body, and caps requested settings by the server's", async () => {
     const created = await call("/v1/instances", { method: "POST", headers: { "x-api-key": apiKey } })
     expect(created.status).toBe(201)
-    const capped = await body(await call("/v1/instances", json({ settings: { threads: 64, memoryLimit: "8GB" } })))
+    const capped = await body(
+      await call("/v1/instances", json({ settings: { threads: 64, memoryLimit: "8GB" } }))
+    )
     expect(capped.settings).toEqual({ threads: 2, memoryLimit: "1GB" })
     for (const id of [(await body(created)).id, capped.id]) {
       await call(`/v1/instances/${id}`, authed(apiKey, { method: "DELETE" }))
@@ -152,19 +175,28 @@ describe("instances", () => {
     await expectError(await query("SELECT 1", String(mine.id), otherKey), 404, "not_found")
     const theirs = await body(await call("/v1/instances", authed(otherKey)))
     expect((theirs.instances as Array<{ id: string }>).map((entry) => entry.id)).toEqual(["default"])
-    await expectError(await call(`/v1/instances/${mine.id}`, authed(otherKey, { method: "DELETE" })), 404, "not_found")
+    await expectError(
+      await call(`/v1/instances/${mine.id}`, authed(otherKey, { method: "DELETE" })),
+      404,
+      "not_found"
+    )
     await call(`/v1/instances/${mine.id}`, authed(apiKey, { method: "DELETE" }))
   })
 
   it("refuses to delete the default instance", async () => {
-    await expectError(await call("/v1/instances/default", authed(apiKey, { method: "DELETE" })), 403, "forbidden_statement")
+    await expectError(
+      await call("/v1/instances/default", authed(apiKey, { method: "DELETE" })),
+      403,
+      "forbidden_statement"
+    )
   })
 
   it("answers 429 instance_limit past max_instances (default not counted)", async () => {
     const first = await body(await call("/v1/instances", json({})))
     const second = await body(await call("/v1/instances", json({})))
     await expectError(await call("/v1/instances", json({})), 429, "instance_limit")
-    for (const id of [first.id, second.id]) await call(`/v1/instances/${id}`, authed(apiKey, { method: "DELETE" }))
+    for (const id of [first.id, second.id])
+      await call(`/v1/instances/${id}`, authed(apiKey, { method: "DELETE" }))
     const again = await call("/v1/instances", json({}))
     expect(again.status).toBe(201)
     await call(`/v1/instances/${(await body(again)).id}`, authed(apiKey, { method: "DELETE" }))
