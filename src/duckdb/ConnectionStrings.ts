@@ -37,6 +37,9 @@ export interface FileConnection {
 
 export type ParsedConnection = NetworkConnection | FileConnection
 
+export const isFileConnection = (connection: ParsedConnection): connection is FileConnection =>
+  connection.type === "sqlite" || connection.type === "duckdb"
+
 export interface ParseOptions {
   /** Relative file paths resolve against this directory (the config file's, for the config). */
   readonly baseDir: string
