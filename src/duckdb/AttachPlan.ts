@@ -1,5 +1,6 @@
 import { Redacted } from "effect"
 import type { AttachSource, NetworkConnection, ParsedConnection } from "./ConnectionStrings.js"
+import type { ScannerExtension } from "./Extensions.js"
 import { allowedPathsFor } from "./FilePolicy.js"
 import { scrubMessage } from "./Scrub.js"
 
@@ -15,7 +16,6 @@ import { scrubMessage } from "./Scrub.js"
  */
 
 export type AttachedType = ParsedConnection["type"]
-export type ScannerExtension = "postgres" | "mysql" | "sqlite"
 
 export interface AttachPlan {
   readonly alias: string

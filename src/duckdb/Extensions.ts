@@ -210,7 +210,12 @@ export const extensionUnavailable = (name: string | undefined): ExtensionUnavail
     message: `${name === undefined ? "A required DuckDB extension" : `The DuckDB extension "${name}"`} is not available on this server. Provide it by running "npm run extensions:install" where the network allows it (the container image does this at build time), or mount a directory holding it at duckdb.extension_directory.`
   })
 
-/** `ExtensionUnavailable` when `message` says an extension could not be loaded; else undefined. */
+/**
+ * `ExtensionUnavailable` when `message` says an extension could not be loaded; else undefined.
+ * Meant for the server's own statements (instance setup, attach plans): a client's query naming a
+ * function of an unloaded extension ("… but it exists in the X extension") is its own `sql_error`.
+ * `fallbackName` names the extension when DuckDB's message does not (LOAD after lockdown).
+ */
 export const classifyExtensionError = (
   message: string,
   fallbackName?: string
