@@ -7,7 +7,7 @@
  * is meant without revealing the server's directory layout.
  */
 
-export const Redacted = "<redacted>"
+export const RedactedPlaceholder = "<redacted>"
 export const ConnectionStringPlaceholder = "<connection string>"
 export const PathPlaceholder = "<path>"
 
@@ -40,15 +40,15 @@ export const scrubMessage = (message: string, secrets: ReadonlyArray<string> = [
   if (secrets.length > 0) {
     const ordered = [...new Set(secrets)].filter((s) => s !== "").sort((a, b) => b.length - a.length)
     for (const secret of ordered) {
-      if (out.includes(secret)) out = out.split(secret).join(Redacted)
+      if (out.includes(secret)) out = out.split(secret).join(RedactedPlaceholder)
     }
   }
   if (!mayNeedScrubbing.test(out)) return out
   return out
     .replace(databaseUrl, ConnectionStringPlaceholder)
     .replace(urlWithCredentials, ConnectionStringPlaceholder)
-    .replace(keyValueCredential, (_m, key: string, eq: string) => `${key}${eq}${Redacted}`)
-    .replace(sqlCredential, (_m, key: string, space: string) => `${key}${space}'${Redacted}'`)
+    .replace(keyValueCredential, (_m, key: string, eq: string) => `${key}${eq}${RedactedPlaceholder}`)
+    .replace(sqlCredential, (_m, key: string, space: string) => `${key}${space}'${RedactedPlaceholder}'`)
     .replace(quotedPath, (_m, quote: string, p: string) => `${quote}${keepBasename(p)}${quote}`)
     .replace(barePath, keepBasename)
 }
