@@ -141,6 +141,12 @@ if (process.env.PONDPILOT_INSTALL_EXTENSIONS_CHILD !== "1") {
     )
     process.exit(1)
   }, timeoutSeconds * 1000)
+  for (const signal of ["SIGINT", "SIGTERM"]) {
+    process.on(signal, () => {
+      child.kill("SIGKILL")
+      process.exit(1)
+    })
+  }
   child.on("exit", (code, signal) => {
     clearTimeout(deadline)
     process.exit(code ?? (signal ? 1 : 0))

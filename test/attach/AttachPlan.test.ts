@@ -96,7 +96,7 @@ describe("quoting, checked by DuckDB's own parser", () => {
   beforeAll(async () => {
     db = await openInstance({ allow_unredacted_secrets: "true" })
   })
-  afterAll(() => db.close())
+  afterAll(() => db?.close())
 
   it("quoteLiteral round-trips every character", async () => {
     for (const value of [nasty, "", "'", "''", "\\", "\\'", "a'); DROP TABLE x; --"]) {
@@ -164,7 +164,7 @@ describe("attaching without the scanner extensions (this machine has none)", () 
     await db.connection.run(`SET extension_directory = ${quoteLiteral(extensionDirectory)}`)
   })
   afterAll(() => {
-    db.close()
+    db?.close()
     fs.rmSync(extensionDirectory, { recursive: true, force: true })
   })
 

@@ -110,7 +110,7 @@ describe("DuckDB's messages for a missing extension (measured live, DuckDB 1.5.6
     platform = String((await rows(db.connection, "PRAGMA platform"))[0]!.platform)
   })
   afterAll(() => {
-    db.close()
+    db?.close()
     fs.rmSync(directory, { recursive: true, force: true })
   })
 

@@ -73,6 +73,7 @@ describe("scrubMessage", () => {
     const started = performance.now()
     for (let i = 0; i < 100_000; i++) scrub(message)
     const perCall = (performance.now() - started) / 100_000
-    expect(perCall).toBeLessThan(0.02) // 20 µs, generous for a 2-core CI box
+    // Well under a microsecond on an idle machine; the bound leaves room for a loaded 2-core CI box.
+    expect(perCall).toBeLessThan(0.05)
   })
 })
