@@ -1,0 +1,164 @@
+import { Redacted } from "effect"
+import type { AttachSource, NetworkConnection, ParsedConnection } from "./ConnectionStrings.js"
+import type { ScannerExtension } from "./Extensions.js"
+import { allowedPathsFor } from "./FilePolicy.js"
+import { scrubMessage } from "./Scrub.js"
+
+/**
+ * The exact statements the server runs, on its own connection and before lockdown, to attach one
+ * database read-only (security.md §2, §6).
+ *
+ * Network databases get their credentials through a temporary DuckDB secret and `ATTACH ''`, so
+ * `duckdb_databases().path` stays empty. The scanners copy the secret's values into their own
+ * connection settings when they attach (postgres 1.5: `PostgresCatalog` keeps the built connection
+ * string; mysql 1.5: `MySQLCatalog::GetConnectionString` at attach), so the secret is dropped right
+ * after the attach and `duckdb_secrets()` holds nothing afterwards.
+ */
+
+export type AttachedType = ParsedConnection["type"]
+
+export interface AttachPlan {
+  readonly alias: string
+  readonly type: AttachedType
+  /** The DuckDB extension that must be loaded first, if any. */
+  readonly extension: ScannerExtension | undefined
+  /** Run in order before `attach`. They hold credentials, hence Redacted: never log them. */
+  readonly prepare: ReadonlyArray<Redacted.Redacted<string>>
+  readonly attach: string
+  /** Run after `attach` whether it succeeded or not. */
+  readonly cleanup: ReadonlyArray<string>
+  /** For DuckDB's `allowed_paths`: the file and the side files its engine may open. */
+  readonly allowedPaths: ReadonlyArray<string>
+  /** Removes this attach's credentials, in every form DuckDB may echo them, and server paths. */
+  readonly scrub: (message: string) => string
+}
+
+export interface AttachPlanOptions {
+  /** Defaults to "api", the stricter. */
+  readonly source?: AttachSource
+  /** An address HostPolicy resolved and checked; the connection is pinned to it (see HostPolicy). */
+  readonly pinnedAddress?: string
+  /** Extra literals to scrub from errors (the extension directory, say). */
+  readonly scrubAlso?: ReadonlyArray<string>
+}
+
+/** A libpq passfile that cannot exist, so that an API attach never picks up the server's ~/.pgpass. */
+export const NoPassfile = "/nonexistent/pondpilot-proxy/no-passfile"
+
+/**
+ * Tells the postgres scanner not to look for a `duckdb_secrets` table in the upstream database: a
+ * table there would otherwise be registered as a secret storage and take part in lookups
+ * (duckdb-postgres 1.5, `PostgresCatalog::RegisterSecretStorage`).
+ */
+export const PostgresAttachOptions = ["SECRET_STORAGE_TABLE ''"] as const
+
+/** `"name"` with inner quotes doubled. */
+export const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`
+
+/** `'text'` with inner quotes doubled; DuckDB keeps backslashes literal in such strings. */
+export const quoteLiteral = (text: string): string => {
+  if (text.includes("\0")) throw new Error("a SQL literal cannot hold a NUL character")
+  return `'${text.replaceAll("'", "''")}'`
+}
+
+export const secretNameFor = (alias: string): string => `__pondpilot_attach_${alias}`
+
+export const detachStatement = (alias: string): string =>
+  `DETACH DATABASE IF EXISTS ${quoteIdentifier(alias)}`
+
+/** Every spelling of a secret that may turn up in an error: raw, SQL-quoted, URI- and libpq-escaped. */
+const spellings = (value: string): Array<string> => {
+  if (value === "") return []
+  return [
+    value,
+    value.replaceAll("'", "''"),
+    encodeURIComponent(value),
+    value.replaceAll("\\", "\\\\").replaceAll("'", "\\'"),
+    value.replaceAll("\\", "\\\\").replaceAll('"', '\\"')
+  ]
+}
+
+const secretStatement = (
+  name: string,
+  connection: NetworkConnection,
+  source: AttachSource,
+  pinnedAddress: string | undefined
+): { readonly sql: string; readonly secrets: ReadonlyArray<string> } => {
+  const fields: Array<readonly [string, string]> = []
+  const pinHost =
+    pinnedAddress !== undefined &&
+    !(connection.type === "mysql" && connection.options.ssl_mode === "verify_identity")
+  if (connection.type === "postgres") {
+    fields.push(["HOST", connection.host])
+    // libpq connects to hostaddr and keeps host for TLS verification: the pin costs nothing.
+    if (pinHost) fields.push(["HOSTADDR", pinnedAddress!])
+  } else {
+    // libmariadb has no hostaddr: pinning replaces the name, unless the certificate must match it.
+    fields.push(["HOST", pinHost ? pinnedAddress! : connection.host])
+  }
+  fields.push(["PORT", String(connection.port)])
+  fields.push(["DATABASE", connection.database])
+  fields.push(["USER", connection.user])
+  // Always set, even empty: an unset password lets libpq/libmariadb fall back to the server's
+  // environment (PGPASSWORD, MYSQL_PWD) and send it to whatever host the client named.
+  fields.push(["PASSWORD", Redacted.value(connection.password)])
+  if (connection.type === "mysql" && connection.options.socket === undefined) fields.push(["SOCKET", ""])
+  if (connection.type === "postgres" && source === "api" && connection.options.passfile === undefined) {
+    fields.push(["PASSFILE", NoPassfile])
+  }
+  for (const [key, value] of Object.entries(connection.options)) fields.push([key.toUpperCase(), value])
+  const secrets = [Redacted.value(connection.password)]
+  for (const [key, value] of Object.entries(connection.secretOptions)) {
+    fields.push([key.toUpperCase(), Redacted.value(value)])
+    secrets.push(Redacted.value(value))
+  }
+  const body = fields.map(([key, value]) => `${key} ${quoteLiteral(value)}`).join(", ")
+  return {
+    sql: `CREATE OR REPLACE TEMPORARY SECRET ${quoteIdentifier(name)} (TYPE ${connection.type}, ${body})`,
+    secrets
+  }
+}
+
+/** The statements that attach `connection` as `alias`, read-only. */
+export const planAttach = (
+  alias: string,
+  connection: ParsedConnection,
+  options: AttachPlanOptions = {}
+): AttachPlan => {
+  const quotedAlias = quoteIdentifier(alias)
+  const scrubAlso = options.scrubAlso ?? []
+  switch (connection.type) {
+    case "postgres":
+    case "mysql": {
+      const name = secretNameFor(alias)
+      const secret = secretStatement(name, connection, options.source ?? "api", options.pinnedAddress)
+      const scrubbed = [...secret.secrets.flatMap(spellings), ...scrubAlso]
+      const extra = connection.type === "postgres" ? PostgresAttachOptions.map((o) => `, ${o}`).join("") : ""
+      return {
+        alias,
+        type: connection.type,
+        extension: connection.type,
+        prepare: [Redacted.make(secret.sql)],
+        attach: `ATTACH '' AS ${quotedAlias} (TYPE ${connection.type}, SECRET ${quoteIdentifier(name)}, READ_ONLY${extra})`,
+        cleanup: [`DROP TEMPORARY SECRET IF EXISTS ${quoteIdentifier(name)}`],
+        allowedPaths: [],
+        scrub: (message) => scrubMessage(message, scrubbed)
+      }
+    }
+    case "sqlite":
+    case "duckdb": {
+      // An explicit TYPE: DuckDB would otherwise sniff the file and might pick another engine.
+      const type = connection.type === "sqlite" ? "TYPE sqlite" : "TYPE duckdb"
+      return {
+        alias,
+        type: connection.type,
+        extension: connection.type === "sqlite" ? "sqlite" : undefined,
+        prepare: [],
+        attach: `ATTACH ${quoteLiteral(connection.path)} AS ${quotedAlias} (${type}, READ_ONLY)`,
+        cleanup: [],
+        allowedPaths: allowedPathsFor(connection.type, connection.path),
+        scrub: (message) => scrubMessage(message, scrubAlso)
+      }
+    }
+  }
+}
