@@ -10,6 +10,7 @@ import {
 import { HealthApi } from "./HealthApi.js"
 import { InstancesApi } from "./InstancesApi.js"
 import { MetricsApi } from "./MetricsApi.js"
+import { transformOpenApi } from "./OpenApiDocument.js"
 import { QueriesApi } from "./QueriesApi.js"
 import { QueryApi } from "./QueryApi.js"
 
@@ -27,6 +28,7 @@ export class Api extends HttpApi.make("pondpilot")
   .addError(RateLimited)
   .addError(ShuttingDown)
   .annotate(OpenApi.Title, "PondPilot Proxy")
+  .annotate(OpenApi.Transform, transformOpenApi)
   .annotate(
     OpenApi.Description,
     "SQL over HTTP through DuckDB, across PostgreSQL, MySQL, SQLite and DuckDB files"

@@ -1,4 +1,4 @@
-import { HttpApiBuilder } from "@effect/platform"
+import { HttpApiBuilder, HttpApiScalar } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Cause, Effect, Layer } from "effect"
 import { Api } from "../http/Api.js"
@@ -58,6 +58,12 @@ export const ServicesLive = Layer.mergeAll(
   )
 )
 
+/** `/openapi.json` and `/docs` (Scalar, its script served inline: no CDN). */
+const DocsLive = Layer.mergeAll(
+  HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" }),
+  HttpApiScalar.layer({ path: "/docs" })
+)
+
 const ApiLive = HttpApiBuilder.api(Api).pipe(
   Layer.provide(Layer.mergeAll(HealthHttp, InstancesHttp, QueryHttp, QueriesHttp, MetricsHttp)),
   Layer.provide(AuthenticationLive)
@@ -66,6 +72,7 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 /** The HTTP server with everything it serves, given a configuration. */
 export const HttpLive = ServerLive.pipe(
   Layer.provide(ErrorMiddlewareLive),
+  Layer.provide(DocsLive),
   Layer.provide(ApiLive),
   Layer.provide(Gateway.Default),
   Layer.provide([HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer, NodeHttpServer.layerContext]),
