@@ -8,6 +8,7 @@ import { Lifecycle } from "../services/Lifecycle.js"
 import { RateLimiter } from "../services/RateLimiter.js"
 import { hasBody, requireJson, tooLarge } from "./Body.js"
 import { makeClientIpResolver, rateLimitKeyOf } from "./ClientIp.js"
+import { makeCors } from "./Cors.js"
 import { Observer } from "./Observer.js"
 import { QueryRoute } from "./QueryRoute.js"
 import { attachContext, chooseRequestId, type RequestContext } from "./RequestContext.js"
@@ -34,6 +35,7 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
     const observer = yield* Observer
     const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     const clientIpOf = makeClientIpResolver(config.server.trusted_proxies)
+    const cors = makeCors(config.server.cors_origins, config.security.authentication.api_key_header)
     const metricsNeedAuth = config.metrics.require_auth
     const maxBodySize = config.server.max_body_size
 
@@ -114,6 +116,7 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
         observer.finished(context, res.statusCode)
       })
 
+      if (cors.apply(request, res)) return
       if (probes.has(context.path)) {
         next(request, res)
         return
