@@ -13,7 +13,7 @@ const utf8 = (text: string): Uint8Array => (text.length === 0 ? empty : Buffer.f
  * Rows are built as one string per chunk and converted to UTF-8 once: V8 concatenates into ropes
  * cheaply, and one `Buffer.from` beats many small writes.
  */
-abstract class TextEncoder {
+abstract class TextFormatEncoder {
   protected readers: ReadonlyArray<ValueReader> = []
 
   begin(columns: ReadonlyArray<ResultColumn>): Uint8Array {
@@ -38,7 +38,7 @@ const errorJson = (error: ResultError): string =>
   `{"code":${JSON.stringify(error.code)},"message":${JSON.stringify(error.message)}}`
 
 /** `{"columns":[{"name","type"}],"rows":[[…],…],"rowCount":N,"truncated":false}`. */
-export class JsonEncoder extends TextEncoder implements ResultEncoder {
+export class JsonEncoder extends TextFormatEncoder implements ResultEncoder {
   readonly format = "json"
   readonly mediaType = contentTypeOf("json")
   private rowsWritten = false
@@ -96,7 +96,7 @@ export const uniqueNames = (names: ReadonlyArray<string>): ReadonlyArray<string>
 }
 
 /** One JSON object per row, keyed by column name, each line ended by `\n` (JSON escapes every `\n` inside values). */
-export class NdjsonEncoder extends TextEncoder implements ResultEncoder {
+export class NdjsonEncoder extends TextFormatEncoder implements ResultEncoder {
   readonly format = "ndjson"
   readonly mediaType = contentTypeOf("ndjson")
   private keys: ReadonlyArray<string> = []
@@ -146,7 +146,7 @@ export const csvField = (text: string | null, plain: boolean): string => {
 }
 
 /** RFC 4180: a header row, then one record per row, every line ended by CRLF as the RFC says. */
-export class CsvEncoder extends TextEncoder implements ResultEncoder {
+export class CsvEncoder extends TextFormatEncoder implements ResultEncoder {
   readonly format = "csv"
   readonly mediaType = contentTypeOf("csv")
   private plain: ReadonlyArray<boolean> = []
