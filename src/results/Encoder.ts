@@ -1,40 +1,56 @@
-import { type DuckDBDataChunk, type DuckDBType, JsonDuckDBValueConverter } from "@duckdb/node-api"
+import type { DuckDBDataChunk, DuckDBType } from "@duckdb/node-api"
+import { ArrowEncoder } from "./ArrowEncoder.js"
 import type { ResultFormat } from "./Format.js"
+import { CsvEncoder, JsonEncoder, NdjsonEncoder } from "./TextEncoders.js"
 
-// Provisional: replaced by the results work (issue 3), which owns this module.
 export interface ResultColumn {
   readonly name: string
   readonly type: DuckDBType
 }
 
-export interface ResultEncoder {
-  readonly mediaType: string
-  begin(columns: ReadonlyArray<ResultColumn>): Uint8Array
-  rows(chunk: DuckDBDataChunk, count: number): Uint8Array
-  end(summary: { readonly rowCount: number; readonly truncated: boolean }): Uint8Array
-  abort(error: { readonly code: string; readonly message: string }): Uint8Array
+export interface ResultSummary {
+  readonly rowCount: number
+  readonly truncated: boolean
 }
 
-const text = (s: string) => Buffer.from(s, "utf8")
+export interface ResultError {
+  readonly code: string
+  readonly message: string
+}
 
-export const makeEncoder = (_format: ResultFormat): ResultEncoder => {
-  let first = true
-  return {
-    mediaType: "application/json",
-    begin: (columns) =>
-      text(
-        `{"columns":${JSON.stringify(columns.map((c) => ({ name: c.name, type: c.type.toString() })))},"rows":[`
-      ),
-    rows: (chunk, count) => {
-      const rows = chunk.convertRows(JsonDuckDBValueConverter).slice(0, count)
-      let out = ""
-      for (const row of rows) {
-        out += (first ? "" : ",") + JSON.stringify(row)
-        first = false
-      }
-      return text(out)
-    },
-    end: (summary) => text(`],"rowCount":${summary.rowCount},"truncated":${summary.truncated}}`),
-    abort: (error) => text(`],"error":${JSON.stringify(error)}}`)
+/**
+ * Turns one query result into the bytes of one response body, chunk by chunk. The transport calls
+ * `begin`, then `rows` for each DuckDB chunk as it is fetched, then `end` — or, when the result is
+ * cut short after `begin` (error, timeout, cancel), `abort` and then ends the HTTP transfer
+ * abnormally. What each format writes on `abort` (docs/results.md):
+ * - json: `],"error":{"code","message"}}` — well-formed, no `rowCount`;
+ * - ndjson: a last line `{"$error":{"code","message"}}`;
+ * - csv and arrow: nothing (CSV has no way to say it; Arrow readers accept a stream without its
+ *   end-of-stream marker) — the broken transfer is the signal.
+ *
+ * An encoder is stateful and serves one response. It keeps no rows between calls (memory is flat
+ * whatever the result's size) and every call returns bytes that the caller owns.
+ */
+export interface ResultEncoder {
+  readonly format: ResultFormat
+  /** The `Content-Type` of the body. */
+  readonly mediaType: string
+  begin(columns: ReadonlyArray<ResultColumn>): Uint8Array
+  /** Encodes rows [0, count) of `chunk`. */
+  rows(chunk: DuckDBDataChunk, count: number): Uint8Array
+  end(summary: ResultSummary): Uint8Array
+  abort(error: ResultError): Uint8Array
+}
+
+export const makeEncoder = (format: ResultFormat): ResultEncoder => {
+  switch (format) {
+    case "json":
+      return new JsonEncoder()
+    case "ndjson":
+      return new NdjsonEncoder()
+    case "csv":
+      return new CsvEncoder()
+    case "arrow":
+      return new ArrowEncoder()
   }
 }

@@ -1,0 +1,146 @@
+import type { DuckDBType } from "@duckdb/node-api"
+import { DuckDBTypeId } from "@duckdb/node-api"
+import {
+  Dictionary,
+  FixedSizeBinary,
+  Int8,
+  Int16,
+  Int32,
+  IntervalMonthDayNano,
+  makeData,
+  Null,
+  Utf8,
+  vectorFromArray
+} from "apache-arrow"
+import type { ArrowColumn } from "./ArrowColumns.js"
+import { selectionBitmap, sourceRow } from "./ArrowSelection.js"
+import { valueReader } from "./JsonValues.js"
+import { bytesOf } from "./RawVector.js"
+import { uuidBytesInto } from "./ScalarText.js"
+
+/** Arrow columns whose values DuckDB stores differently: converted item by item. */
+
+/** Types Arrow has no match for: the value's text (what CSV shows), as Utf8. */
+export const textColumn = (duckdbType: DuckDBType): ArrowColumn => {
+  const reader = valueReader(duckdbType)
+  const type = new Utf8()
+  return {
+    type,
+    build: (vector, size, selection) => {
+      const item = reader.text(vector, size)
+      const { count } = selection
+      const offsets = new Int32Array(count + 1)
+      const pieces: Array<Buffer> = []
+      const bits = new Uint8Array(Math.ceil(count / 8))
+      let nullCount = 0
+      let total = 0
+      for (let k = 0; k < count; k++) {
+        const text = item(sourceRow(selection, k))
+        if (text === null) nullCount++
+        else {
+          bits[k >> 3]! |= 1 << (k & 7)
+          const bytes = Buffer.from(text, "utf8")
+          pieces.push(bytes)
+          total += bytes.length
+        }
+        offsets[k + 1] = total
+      }
+      const data = Buffer.concat(pieces, total)
+      return makeData({
+        type,
+        length: count,
+        nullCount,
+        ...(nullCount > 0 ? { nullBitmap: bits } : {}),
+        valueOffsets: offsets,
+        data: new Uint8Array(data.buffer, data.byteOffset, data.length)
+      })
+    }
+  }
+}
+
+export const nullColumn: ArrowColumn = {
+  type: new Null(),
+  build: (_vector, _size, selection) => makeData({ type: new Null(), length: selection.count })
+}
+
+export const uuidColumn: ArrowColumn = {
+  type: new FixedSizeBinary(16),
+  build: (vector, size, selection) => {
+    const bytes = bytesOf(vector, size, 16)
+    const { count } = selection
+    const data = new Uint8Array(count * 16)
+    for (let k = 0; k < count; k++) uuidBytesInto(bytes, sourceRow(selection, k) * 16, data, k * 16)
+    return makeData({
+      type: uuidColumn.type as FixedSizeBinary,
+      length: count,
+      ...selectionBitmap(vector, size, selection),
+      data
+    })
+  }
+}
+
+const microsPerDay = 86_400_000_000n
+const int64Max = 9223372036854775807n
+
+/**
+ * DuckDB intervals count microseconds, Arrow's nanoseconds. The rare interval whose microseconds
+ * times 1000 overflow 64 bits (more than ±292 years of time part) moves whole days of it into the
+ * days field.
+ */
+export const intervalColumn: ArrowColumn = {
+  type: new IntervalMonthDayNano(),
+  build: (vector, size, selection) => {
+    const bytes = bytesOf(vector, size, 16)
+    const source = new Int32Array(bytes.buffer, bytes.byteOffset, size * 4)
+    const micros = new BigInt64Array(bytes.buffer, bytes.byteOffset, size * 2)
+    const { count } = selection
+    const out = new Int32Array(count * 4)
+    const nanos = new BigInt64Array(out.buffer)
+    for (let k = 0; k < count; k++) {
+      const row = sourceRow(selection, k)
+      let days = source[4 * row + 1]!
+      let time = micros[2 * row + 1]! * 1000n
+      if (time > int64Max || time < -int64Max) {
+        const micro = micros[2 * row + 1]!
+        days += Number(micro / microsPerDay)
+        time = (micro % microsPerDay) * 1000n
+      }
+      out[4 * k] = source[4 * row]!
+      out[4 * k + 1] = days
+      nanos[2 * k + 1] = time
+    }
+    return makeData({
+      type: intervalColumn.type as IntervalMonthDayNano,
+      length: count,
+      ...selectionBitmap(vector, size, selection),
+      data: out
+    })
+  }
+}
+
+export const enumColumn = (
+  labels: ReadonlyArray<string>,
+  internal: DuckDBTypeId,
+  id: number
+): ArrowColumn => {
+  const indexType = labels.length <= 127 ? new Int8() : labels.length <= 32767 ? new Int16() : new Int32()
+  const type = new Dictionary(new Utf8(), indexType, id)
+  const dictionary = vectorFromArray([...labels], new Utf8())
+  const width = internal === DuckDBTypeId.UTINYINT ? 1 : internal === DuckDBTypeId.USMALLINT ? 2 : 4
+  return {
+    type,
+    build: (vector, size, selection) => {
+      const bytes = bytesOf(vector, size, width)
+      const source =
+        width === 1
+          ? bytes
+          : width === 2
+            ? new Uint16Array(bytes.buffer, bytes.byteOffset, size)
+            : new Uint32Array(bytes.buffer, bytes.byteOffset, size)
+      const { count } = selection
+      const data = new indexType.ArrayType(count)
+      for (let k = 0; k < count; k++) data[k] = source[sourceRow(selection, k)]!
+      return makeData({ type, length: count, ...selectionBitmap(vector, size, selection), data, dictionary })
+    }
+  }
+}

@@ -1,0 +1,183 @@
+import type { DuckDBDataChunk } from "@duckdb/node-api"
+import type { ResultColumn, ResultEncoder, ResultError, ResultSummary } from "./Encoder.js"
+import { contentTypeOf } from "./Format.js"
+import { valueReader } from "./JsonValues.js"
+import { chunkColumn } from "./RawVector.js"
+import { duckdbTypeName } from "./TypeName.js"
+import type { JsonItem, TextItem, ValueReader } from "./ValueReader.js"
+
+const empty = new Uint8Array(0)
+const utf8 = (text: string): Uint8Array => (text.length === 0 ? empty : Buffer.from(text, "utf8"))
+
+/**
+ * Rows are built as one string per chunk and converted to UTF-8 once: V8 concatenates into ropes
+ * cheaply, and one `Buffer.from` beats many small writes.
+ */
+abstract class TextFormatEncoder {
+  protected readers: ReadonlyArray<ValueReader> = []
+
+  begin(columns: ReadonlyArray<ResultColumn>): Uint8Array {
+    this.readers = columns.map((column) => valueReader(column.type))
+    return utf8(this.header(columns))
+  }
+
+  protected abstract header(columns: ReadonlyArray<ResultColumn>): string
+
+  protected bindJson(chunk: DuckDBDataChunk): ReadonlyArray<JsonItem> {
+    const size = chunk.rowCount
+    return this.readers.map((reader, c) => reader.json(chunkColumn(chunk.chunk, c), size))
+  }
+
+  protected bindText(chunk: DuckDBDataChunk): ReadonlyArray<TextItem> {
+    const size = chunk.rowCount
+    return this.readers.map((reader, c) => reader.text(chunkColumn(chunk.chunk, c), size))
+  }
+}
+
+const errorJson = (error: ResultError): string =>
+  `{"code":${JSON.stringify(error.code)},"message":${JSON.stringify(error.message)}}`
+
+/** `{"columns":[{"name","type"}],"rows":[[…],…],"rowCount":N,"truncated":false}`. */
+export class JsonEncoder extends TextFormatEncoder implements ResultEncoder {
+  readonly format = "json"
+  readonly mediaType = contentTypeOf("json")
+  private rowsWritten = false
+
+  protected header(columns: ReadonlyArray<ResultColumn>): string {
+    const described = columns.map(
+      (column) =>
+        `{"name":${JSON.stringify(column.name)},"type":${JSON.stringify(duckdbTypeName(column.type))}}`
+    )
+    return `{"columns":[${described.join(",")}],"rows":[`
+  }
+
+  rows(chunk: DuckDBDataChunk, count: number): Uint8Array {
+    const n = Math.min(count, chunk.rowCount)
+    if (n <= 0) return empty
+    const items = this.bindJson(chunk)
+    const width = items.length
+    let out = ""
+    for (let r = 0; r < n; r++) {
+      out += r === 0 && !this.rowsWritten ? "[" : ",["
+      for (let c = 0; c < width; c++) out += c === 0 ? items[c]!(r) : `,${items[c]!(r)}`
+      out += "]"
+    }
+    this.rowsWritten = true
+    return utf8(out)
+  }
+
+  end(summary: ResultSummary): Uint8Array {
+    return utf8(`],"rowCount":${summary.rowCount},"truncated":${summary.truncated}}`)
+  }
+
+  abort(error: ResultError): Uint8Array {
+    return utf8(`],"error":${errorJson(error)}}`)
+  }
+}
+
+/**
+ * Object keys of NDJSON lines. Duplicate column names (`SELECT 1 AS a, 2 AS a`) would make one value
+ * overwrite the other in every JSON parser, so a repeated name gets the first free suffix `_1`, `_2`…
+ * that no other column uses (`a`, `a_1`). JSON and CSV keep the names as DuckDB gives them.
+ */
+export const uniqueNames = (names: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const taken = new Set(names)
+  const used = new Set<string>()
+  return names.map((name) => {
+    let unique = name
+    if (used.has(name)) {
+      let k = 1
+      while (taken.has(`${name}_${k}`) || used.has(`${name}_${k}`)) k++
+      unique = `${name}_${k}`
+    }
+    used.add(unique)
+    return unique
+  })
+}
+
+/** One JSON object per row, keyed by column name, each line ended by `\n` (JSON escapes every `\n` inside values). */
+export class NdjsonEncoder extends TextFormatEncoder implements ResultEncoder {
+  readonly format = "ndjson"
+  readonly mediaType = contentTypeOf("ndjson")
+  private keys: ReadonlyArray<string> = []
+
+  protected header(columns: ReadonlyArray<ResultColumn>): string {
+    this.keys = uniqueNames(columns.map((column) => column.name)).map(
+      (name, c) => `${c === 0 ? "{" : ","}${JSON.stringify(name)}:`
+    )
+    return ""
+  }
+
+  rows(chunk: DuckDBDataChunk, count: number): Uint8Array {
+    const n = Math.min(count, chunk.rowCount)
+    if (n <= 0) return empty
+    const items = this.bindJson(chunk)
+    const keys = this.keys
+    const width = items.length
+    let out = ""
+    for (let r = 0; r < n; r++) {
+      for (let c = 0; c < width; c++) out += keys[c]! + items[c]!(r)
+      out += width === 0 ? "{}\n" : "}\n"
+    }
+    return utf8(out)
+  }
+
+  end(_summary: ResultSummary): Uint8Array {
+    return empty
+  }
+
+  abort(error: ResultError): Uint8Array {
+    return utf8(`{"$error":${errorJson(error)}}\n`)
+  }
+}
+
+const needsQuotes = /[",\r\n]/
+const quote = /"/g
+
+/**
+ * RFC 4180 field: quoted when it holds a comma, quote, CR or LF (quotes doubled). NULL is an empty
+ * unquoted field and the empty string `""`, so the two stay apart.
+ */
+export const csvField = (text: string | null, plain: boolean): string => {
+  if (text === null) return ""
+  if (text === "") return '""'
+  if (plain) return text
+  return needsQuotes.test(text) ? `"${text.replace(quote, '""')}"` : text
+}
+
+/** RFC 4180: a header row, then one record per row, every line ended by CRLF as the RFC says. */
+export class CsvEncoder extends TextFormatEncoder implements ResultEncoder {
+  readonly format = "csv"
+  readonly mediaType = contentTypeOf("csv")
+  private plain: ReadonlyArray<boolean> = []
+
+  protected header(columns: ReadonlyArray<ResultColumn>): string {
+    this.plain = this.readers.map((reader) => reader.plain)
+    return `${columns.map((column) => csvField(column.name, false)).join(",")}\r\n`
+  }
+
+  rows(chunk: DuckDBDataChunk, count: number): Uint8Array {
+    const n = Math.min(count, chunk.rowCount)
+    if (n <= 0) return empty
+    const items = this.bindText(chunk)
+    const plain = this.plain
+    const width = items.length
+    let out = ""
+    for (let r = 0; r < n; r++) {
+      for (let c = 0; c < width; c++) {
+        const field = csvField(items[c]!(r), plain[c]!)
+        out += c === 0 ? field : `,${field}`
+      }
+      out += "\r\n"
+    }
+    return utf8(out)
+  }
+
+  end(_summary: ResultSummary): Uint8Array {
+    return empty
+  }
+
+  abort(_error: ResultError): Uint8Array {
+    return empty
+  }
+}

@@ -1,0 +1,51 @@
+import { DuckDBInstance } from "@duckdb/node-api"
+import { makeEncoder, type ResultColumn } from "../../src/results/Encoder.js"
+import type { ResultFormat } from "../../src/results/Format.js"
+
+/** A DuckDB instance for a test file, created as the server creates them (path undefined). */
+export const openDuckDB = async () => {
+  const instance = await DuckDBInstance.create(undefined, { threads: "1" })
+  const connection = await instance.connect()
+  return {
+    connection,
+    close: () => {
+      connection.closeSync()
+      instance.closeSync()
+    }
+  }
+}
+
+export type Connection = Awaited<ReturnType<typeof openDuckDB>>["connection"]
+
+/** Streams `sql` through an encoder the way the transport does: begin, rows per chunk, end. */
+export const encode = async (
+  connection: Connection,
+  sql: string,
+  format: ResultFormat,
+  options: { maxRows?: number } = {}
+): Promise<{ bytes: Buffer; pieces: ReadonlyArray<Uint8Array>; chunks: number }> => {
+  const result = await connection.stream(sql)
+  const encoder = makeEncoder(format)
+  const columns: Array<ResultColumn> = result
+    .columnNames()
+    .map((name, i) => ({ name, type: result.columnType(i) }))
+  const pieces: Array<Uint8Array> = [encoder.begin(columns)]
+  let rowCount = 0
+  let chunks = 0
+  let truncated = false
+  const max = options.maxRows ?? Number.POSITIVE_INFINITY
+  for (;;) {
+    const chunk = await result.fetchChunk()
+    if (chunk === null || chunk.rowCount === 0) break
+    chunks++
+    const take = Math.min(chunk.rowCount, max - rowCount)
+    pieces.push(encoder.rows(chunk, take))
+    rowCount += take
+    if (rowCount >= max) {
+      truncated = true
+      break
+    }
+  }
+  pieces.push(encoder.end({ rowCount, truncated }))
+  return { bytes: Buffer.concat(pieces), pieces, chunks }
+}
