@@ -1,6 +1,7 @@
 import { type DuckDBConnection, type DuckDBPreparedStatement, StatementType } from "@duckdb/node-api"
 import { Effect } from "effect"
 import { ForbiddenStatement, InvalidRequest, ReadOnly, SqlError } from "../domain/Errors.js"
+import { type CatalogObject, catalogObjectsSql, macroObject, viewObject } from "../duckdb/CatalogAudit.js"
 import { type Head, recognizeHead, type Shape } from "../duckdb/SqlHead.js"
 import { isWord, SqlLexer } from "../duckdb/SqlLexer.js"
 import {
@@ -191,6 +192,10 @@ const decide = Effect.fn("StatementGate.decide")(function* (
   sql: string,
   policy: GatePolicy
 ): Effect.fn.Return<Verdict, GateError> {
+  // DuckDB's C API reads SQL up to the first NUL: the walk and the statement would each see a prefix, and
+  // nothing guarantees the same one in every code path.
+  if (sql.includes("\u0000"))
+    return yield* Effect.fail(new InvalidRequest({ message: "SQL text must not contain NUL characters" }))
   const serialized = yield* serialize(connection, sql)
   if (serialized.ok) {
     if (serialized.statements.length !== 1)
@@ -222,6 +227,38 @@ const prepareVerified = Effect.fn("StatementGate.prepareVerified")(function* (
   return yield* prepareAs(connection, verdict.sql, verdict.statementType, verdict.queryType)
 })
 
+/**
+ * Checks the views and macros of an attached database (by alias) with the walk client SQL gets, and refuses
+ * the database if any would be refused: DuckDB expands them while binding, where the gate cannot see.
+ * Run it after attaching a DuckDB file a client chose (and for files whose content is not the operator's);
+ * a READ_ONLY database cannot change afterwards. Messages name the object, not what it contains.
+ */
+const auditDatabase = Effect.fn("StatementGate.auditDatabase")(function* (
+  connection: DuckDBConnection,
+  database: string
+) {
+  const read = (sql: string) =>
+    duckdb(async () =>
+      (await connection.runAndReadAll(sql, [database])).getRowsJson().map((row) => row.map(String))
+    )
+  const objects: Array<CatalogObject> = [
+    ...(yield* read(catalogObjectsSql.views)).map(([name = "", sql = ""]) => viewObject(name, sql)),
+    ...(yield* read(catalogObjectsSql.macros)).map(([name = "", type = "", definition = ""]) =>
+      macroObject(name, type, definition)
+    )
+  ]
+  for (const object of objects) {
+    const serialized = object.probe === undefined ? undefined : yield* serialize(connection, object.probe)
+    const refused =
+      serialized === undefined || !serialized.ok || inspectStatements(serialized.statements) !== undefined
+    if (refused) {
+      return yield* forbidden(
+        `database ${database} contains ${object.kind} ${object.name}, which the gate does not allow`
+      )
+    }
+  }
+})
+
 /** `decide`, then `prepareVerified`: the prepared statement is the one to execute. */
 const inspect = Effect.fn("StatementGate.inspect")(function* (
   connection: DuckDBConnection,
@@ -235,5 +272,5 @@ const inspect = Effect.fn("StatementGate.inspect")(function* (
 
 export class StatementGate extends Effect.Service<StatementGate>()("pondpilot/StatementGate", {
   accessors: true,
-  succeed: { decide, prepareVerified, inspect }
+  succeed: { decide, prepareVerified, inspect, auditDatabase }
 }) {}

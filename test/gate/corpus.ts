@@ -440,6 +440,10 @@ export const smuggling: ReadonlyArray<CorpusEntry> = [
   multi("only a semicolon", ";"),
   multi("only a comment", "-- nothing"),
   multi("PIVOT without IN runs as two statements", "PIVOT t ON a USING sum(b)"),
+  multi(
+    "NUL byte hides the rest from DuckDB's C API",
+    "SELECT 1 AS a \u0000 UNION ALL SELECT current_setting('threads')"
+  ),
   {
     name: "EXPLAIN of a string that looks like the end of a comment",
     sql: "EXPLAIN SELECT '*/ EXPLAIN ANALYZE DELETE FROM t; --' AS s",
