@@ -68,7 +68,7 @@ export class Instance {
         )
         yield* Effect.acquireUseRelease(
           Effect.promise(() => engine.connect()),
-          (setup) => Effect.promise(() => lockdown(setup, { allowedPaths: [] })),
+          (setup) => Effect.orDie(lockdown(setup, { allowedPaths: [] })),
           (setup) => Effect.sync(() => setup.closeSync())
         )
         const connections = yield* ConnectionPool.make(() => engine.connect(), pool)

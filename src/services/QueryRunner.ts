@@ -73,44 +73,41 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
 
     const sqlError = (error: unknown) => new SqlError({ message: scrubMessage(messageOf(error)) })
 
+    /**
+     * The gate's verdict is cached by text and policy; what runs is always the statement the gate
+     * verified (`verdict.sql`), prepared once per connection and reused.
+     */
     const prepare = (
       connection: PooledConnection,
       sql: string,
       policy: GatePolicy
     ): Effect.Effect<{ verdict: Verdict; prepared: DuckDBPreparedStatement }, QueryError> => {
       const key = policy.readOnly ? `r:${sql}` : `w:${sql}`
-      const verdict = verdicts.get(key)
-      if (verdict !== undefined) {
-        const cached = connection.cachedStatement(sql)
+      const cachedVerdict = verdicts.get(key)
+      const decided: Effect.Effect<Verdict, QueryError> =
+        cachedVerdict !== undefined
+          ? Effect.succeed(cachedVerdict)
+          : Effect.tap(gate.decide(connection.raw, sql, policy), (verdict) => rememberVerdict(key, verdict))
+      return Effect.flatMap(decided, (verdict) => {
+        const cached = connection.cachedStatement(verdict.sql)
         if (cached !== undefined) return Effect.succeed({ verdict, prepared: cached })
-        return duck(connection, () => connection.raw.prepare(sql)).pipe(
-          Effect.mapError(sqlError),
-          Effect.flatMap((prepared) => {
-            // The gate judged this text; a different statement type means something changed underneath.
-            if (prepared.statementType !== verdict.statementType) {
-              prepared.destroySync()
-              verdicts.delete(key)
-              return prepareGated(connection, sql, policy, key)
-            }
-            connection.cacheStatement(sql, prepared)
-            return Effect.succeed({ verdict, prepared })
+        // Run as one tracked DuckDB call, so that an interrupt waits for this prepare like any other.
+        return duck(connection, () =>
+          Effect.runPromiseExit(gate.prepareVerified(connection.raw, verdict))
+        ).pipe(
+          Effect.orDie,
+          Effect.flatten,
+          Effect.mapError(scrubbed),
+          Effect.map((prepared) => {
+            connection.cacheStatement(verdict.sql, prepared)
+            return { verdict, prepared }
           })
         )
-      }
-      return prepareGated(connection, sql, policy, key)
+      })
     }
 
-    const prepareGated = (connection: PooledConnection, sql: string, policy: GatePolicy, key: string) =>
-      gate.inspect(connection.raw, sql, policy).pipe(
-        Effect.mapError((error) =>
-          error._tag === "SqlError" ? new SqlError({ message: scrubMessage(error.message) }) : error
-        ),
-        Effect.tap(({ verdict, prepared }) => {
-          rememberVerdict(key, verdict)
-          connection.forgetStatement(sql)
-          connection.cacheStatement(sql, prepared)
-        })
-      )
+    const scrubbed = <E extends QueryError>(error: E): E =>
+      error._tag === "SqlError" ? (new SqlError({ message: scrubMessage(error.message) }) as E) : error
 
     const openCursor = (
       connection: PooledConnection,

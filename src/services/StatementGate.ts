@@ -1,47 +1,276 @@
 import { type DuckDBConnection, type DuckDBPreparedStatement, StatementType } from "@duckdb/node-api"
 import { Effect } from "effect"
 import { ForbiddenStatement, InvalidRequest, ReadOnly, SqlError } from "../domain/Errors.js"
+import { type CatalogObject, catalogObjectsSql, macroObject, viewObject } from "../duckdb/CatalogAudit.js"
+import { type Head, recognizeHead, type Shape } from "../duckdb/SqlHead.js"
+import { isWord, SqlLexer } from "../duckdb/SqlLexer.js"
+import {
+  decodeSerializedSql,
+  hasOnlySelectFromWhere,
+  inspectStatements,
+  type SerializedSql,
+  selectQueryType,
+  singleSelectNode
+} from "../duckdb/SqlTree.js"
 
-// Provisional: replaced by the security work (issue 5), which owns this module.
+/** `readOnly` is true under `security.read_only` and always for the shared `default` instance. */
 export interface GatePolicy {
   readonly readOnly: boolean
 }
+
+/**
+ * What the gate decided about a statement. It depends only on the SQL text and the policy: cache it under
+ * (sql, policy) and prepare it with `prepareVerified`.
+ */
 export interface Verdict {
   readonly statementType: StatementType
+  /** For audit logs: "SELECT", "DESCRIBE", "EXPLAIN ANALYZE", "INSERT", "CREATE TABLE AS"... */
   readonly queryType: string
+  /**
+   * The text to prepare: the client's own text for SELECT-class statements, a rebuilt one for the others
+   * (see SqlHead.ts). Never prepare the client's raw text for a cached verdict; prepare this.
+   */
+  readonly sql: string
+  /** True when the statement changes the instance's own catalog. */
+  readonly writes: boolean
 }
 
-const reads = new Set([StatementType.SELECT, StatementType.EXPLAIN])
+export type GateError = InvalidRequest | SqlError | ForbiddenStatement | ReadOnly
+
+const exactlyOne = "exactly one SQL statement per request"
+const pivotHint = "(a PIVOT without an IN list runs as several statements: list the values with IN (...))"
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+const duckdb = <A>(run: () => Promise<A>) =>
+  Effect.tryPromise({ try: run, catch: (error) => new SqlError({ message: messageOf(error) }) })
+
+/** DuckDB's parser, without binding anything: `json_serialize_sql` with the text as a bound parameter. */
+const serialize = (connection: DuckDBConnection, sql: string) =>
+  duckdb(async () => {
+    const reader = await connection.runAndReadAll("SELECT json_serialize_sql($1::VARCHAR)", [sql])
+    return decodeSerializedSql(String(reader.getRows()[0]?.[0] ?? "{}"))
+  })
+
+/** DuckDB's own message for a text its parser rejects (json_serialize_sql's omits the position). */
+const parseError = (connection: DuckDBConnection, sql: string, fallback: string) =>
+  duckdb(() => connection.extractStatements(sql)).pipe(
+    Effect.flatMap(() => Effect.fail(new SqlError({ message: `Parser Error: ${fallback}` }))),
+    Effect.catchTag("SqlError", (error) =>
+      Effect.fail(new SqlError({ message: error.message.replace(/^Failed to extract statements: /, "") }))
+    )
+  )
+
+/** DuckDB's statement count (with PRAGMA expansion); parse errors are the client's SQL errors. */
+const requireOneStatement = (connection: DuckDBConnection, sql: string) =>
+  duckdb(() => connection.extractStatements(sql)).pipe(
+    Effect.mapError(
+      (error) => new SqlError({ message: error.message.replace(/^Failed to extract statements: /, "") })
+    ),
+    Effect.flatMap((extracted) =>
+      extracted.count === 1
+        ? Effect.void
+        : Effect.fail(
+            new InvalidRequest({
+              message: /\bpivot\b/i.test(sql) ? `${exactlyOne} ${pivotHint}` : exactlyOne
+            })
+          )
+    )
+  )
+
+const prepareAs = (connection: DuckDBConnection, sql: string, expected: StatementType, construct: string) =>
+  Effect.flatMap(
+    duckdb(() => connection.prepare(sql)),
+    (prepared) => {
+      if (prepared.statementType === expected) return Effect.succeed(prepared)
+      prepared.destroySync()
+      return Effect.fail(
+        new ForbiddenStatement({
+          message: `${construct}: DuckDB classifies the statement differently; it is not allowed`
+        })
+      )
+    }
+  )
+
+const forbidden = (message: string) => Effect.fail(new ForbiddenStatement({ message }))
+
+const remainderRule = (shape: Shape): string => {
+  switch (shape.construct) {
+    case "INSERT":
+      return "INSERT supports INSERT INTO table [(columns)] followed by one query or VALUES (no ON CONFLICT, RETURNING or DEFAULT VALUES)"
+    case "UPDATE":
+      return "UPDATE supports SET assignments with optional FROM and WHERE (no RETURNING)"
+    case "DELETE":
+      return "DELETE supports an optional WHERE condition (no USING or RETURNING)"
+    case "EXPLAIN":
+    case "EXPLAIN ANALYZE":
+      return `${shape.construct} works only with queries (SELECT, VALUES, DESCRIBE...)`
+    default:
+      return `${shape.construct} must be followed by one query`
+  }
+}
+
+/** Has DuckDB parse and the walk inspect what follows the rebuilt head; answers the text to prepare. */
+const verifyRemainder = Effect.fn("StatementGate.verifyRemainder")(function* (
+  connection: DuckDBConnection,
+  shape: Shape
+) {
+  const remainder = shape.remainder
+  if (remainder.kind === "none") return shape.head
+  const probe =
+    remainder.kind === "query"
+      ? remainder.text
+      : remainder.kind === "assignments"
+        ? `SELECT ${remainder.text}`
+        : `${remainder.probe} ${remainder.text}`
+  const serialized: SerializedSql = yield* serialize(connection, probe)
+  if (!serialized.ok || serialized.statements.length !== 1) return yield* forbidden(remainderRule(shape))
+  if (remainder.kind !== "query") {
+    const node = singleSelectNode(serialized.statements)
+    if (node === undefined || !hasOnlySelectFromWhere(node)) return yield* forbidden(remainderRule(shape))
+  }
+  const refusal = inspectStatements(serialized.statements)
+  if (refusal !== undefined) return yield* forbidden(refusal.message)
+  return joinHead(shape.head, remainder.text)
+})
+
+/** The head ends with a whole token; a separating space is needed only when the remainder lacks one. */
+const joinHead = (head: string, remainder: string) =>
+  /^[ \t\n\r\f]/.test(remainder) ? head + remainder : `${head} ${remainder}`
+
+const checkShape = Effect.fn("StatementGate.checkShape")(function* (
+  connection: DuckDBConnection,
+  sql: string,
+  shape: Shape | string,
+  writes: boolean
+) {
+  if (typeof shape === "string") return yield* forbidden(shape)
+  yield* requireOneStatement(connection, sql)
+  const executable = yield* verifyRemainder(connection, shape)
+  const verdict: Verdict = {
+    statementType: shape.statementType,
+    queryType: shape.construct,
+    sql: executable,
+    writes
+  }
+  return verdict
+})
+
+const decideOther = (connection: DuckDBConnection, sql: string, head: Head, policy: GatePolicy) => {
+  switch (head._tag) {
+    case "Forbidden":
+      return forbidden(head.message)
+    case "Write":
+      if (policy.readOnly) {
+        return Effect.fail(
+          new ReadOnly({ message: `${head.construct} is not allowed: the instance is read-only` })
+        )
+      }
+      return checkShape(connection, sql, head.shape, true)
+    case "Explain":
+      return checkShape(connection, sql, head.shape, false)
+    case "Other":
+      return Effect.zipRight(
+        requireOneStatement(connection, sql),
+        forbidden(`${head.construct} is not allowed`)
+      )
+  }
+}
+
+const firstWord = (sql: string): string => {
+  const token = new SqlLexer(sql).peek()
+  return isWord(token) ? token.upper : "SELECT"
+}
+
+/**
+ * Decides whether a client statement may run, using DuckDB's parser only: nothing is bound, planned or
+ * executed, so even a statement whose constants take minutes to fold is judged at once. The verdict depends
+ * only on `sql` and `policy`, so it may be cached under that key.
+ */
+const decide = Effect.fn("StatementGate.decide")(function* (
+  connection: DuckDBConnection,
+  sql: string,
+  policy: GatePolicy
+): Effect.fn.Return<Verdict, GateError> {
+  // DuckDB's C API reads SQL up to the first NUL: the walk and the statement would each see a prefix, and
+  // nothing guarantees the same one in every code path.
+  if (sql.includes("\u0000"))
+    return yield* Effect.fail(new InvalidRequest({ message: "SQL text must not contain NUL characters" }))
+  const serialized = yield* serialize(connection, sql)
+  if (serialized.ok) {
+    if (serialized.statements.length !== 1)
+      return yield* Effect.fail(new InvalidRequest({ message: exactlyOne }))
+    const refusal = inspectStatements(serialized.statements)
+    if (refusal !== undefined) return yield* forbidden(refusal.message)
+    return {
+      statementType: StatementType.SELECT,
+      queryType: selectQueryType(firstWord(sql)),
+      sql,
+      writes: false
+    }
+  }
+  if (serialized.errorType !== "not implemented")
+    return yield* parseError(connection, sql, serialized.errorMessage)
+  return yield* decideOther(connection, sql, recognizeHead(sql), policy)
+})
+
+/**
+ * Prepares a verdict's own `sql` (never the client's raw text) and checks that DuckDB classifies it as the
+ * verdict says. Preparing binds and folds constants: it can take long (`repeat('x', 2e9)` is computed here)
+ * and is interruptible, so it belongs inside the query's timeout. Run it only on a locked-down instance
+ * (Lockdown.ts): binding some statements touches files. The caller destroys the statement when done.
+ */
+const prepareVerified = Effect.fn("StatementGate.prepareVerified")(function* (
+  connection: DuckDBConnection,
+  verdict: Verdict
+) {
+  return yield* prepareAs(connection, verdict.sql, verdict.statementType, verdict.queryType)
+})
+
+/**
+ * Checks the views and macros of an attached database (by alias) with the walk client SQL gets, and refuses
+ * the database if any would be refused: DuckDB expands them while binding, where the gate cannot see.
+ * Run it after attaching a DuckDB file a client chose (and for files whose content is not the operator's);
+ * a READ_ONLY database cannot change afterwards. Messages name the object, not what it contains.
+ */
+const auditDatabase = Effect.fn("StatementGate.auditDatabase")(function* (
+  connection: DuckDBConnection,
+  database: string
+) {
+  const read = (sql: string) =>
+    duckdb(async () =>
+      (await connection.runAndReadAll(sql, [database])).getRowsJson().map((row) => row.map(String))
+    )
+  const objects: Array<CatalogObject> = [
+    ...(yield* read(catalogObjectsSql.views)).map(([name = "", sql = ""]) => viewObject(name, sql)),
+    ...(yield* read(catalogObjectsSql.macros)).map(([name = "", type = "", definition = ""]) =>
+      macroObject(name, type, definition)
+    )
+  ]
+  for (const object of objects) {
+    const serialized = object.probe === undefined ? undefined : yield* serialize(connection, object.probe)
+    const refused =
+      serialized === undefined || !serialized.ok || inspectStatements(serialized.statements) !== undefined
+    if (refused) {
+      return yield* forbidden(
+        `database ${database} contains ${object.kind} ${object.name}, which the gate does not allow`
+      )
+    }
+  }
+})
+
+/** `decide`, then `prepareVerified`: the prepared statement is the one to execute. */
+const inspect = Effect.fn("StatementGate.inspect")(function* (
+  connection: DuckDBConnection,
+  sql: string,
+  policy: GatePolicy
+): Effect.fn.Return<{ verdict: Verdict; prepared: DuckDBPreparedStatement }, GateError> {
+  const verdict = yield* decide(connection, sql, policy)
+  const prepared = yield* prepareVerified(connection, verdict)
+  return { verdict, prepared }
+})
 
 export class StatementGate extends Effect.Service<StatementGate>()("pondpilot/StatementGate", {
-  succeed: {
-    inspect: (
-      connection: DuckDBConnection,
-      sql: string,
-      policy: GatePolicy
-    ): Effect.Effect<
-      { readonly verdict: Verdict; readonly prepared: DuckDBPreparedStatement },
-      InvalidRequest | SqlError | ForbiddenStatement | ReadOnly
-    > =>
-      Effect.gen(function* () {
-        const extracted = yield* Effect.tryPromise({
-          try: () => connection.extractStatements(sql),
-          catch: (error) => new SqlError({ message: String((error as Error).message ?? error) })
-        })
-        if (extracted.count !== 1) {
-          return yield* new InvalidRequest({ message: "exactly one SQL statement per request" })
-        }
-        const prepared = yield* Effect.tryPromise({
-          try: () => extracted.prepare(0),
-          catch: (error) => new SqlError({ message: String((error as Error).message ?? error) })
-        })
-        const statementType = prepared.statementType
-        if (!reads.has(statementType)) {
-          prepared.destroySync()
-          if (policy.readOnly) return yield* new ReadOnly({ message: "only read statements are allowed" })
-          return yield* new ForbiddenStatement({ message: `${StatementType[statementType]} is not allowed` })
-        }
-        return { verdict: { statementType, queryType: StatementType[statementType] ?? "UNKNOWN" }, prepared }
-      })
-  }
+  accessors: true,
+  succeed: { decide, prepareVerified, inspect, auditDatabase }
 }) {}
