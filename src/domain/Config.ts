@@ -6,25 +6,49 @@ import { DurationText, parseDuration, SizeText } from "./Units.js"
  * keys so that a typo is an error, not a silently ignored setting.
  */
 
+/**
+ * One message for the whole value. Without `override`, a union or a refinement reports each inner
+ * failure instead ("Expected "postgres", actual ...", "Expected "mysql", ..."), one line per member.
+ */
+const says = (message: string) => ({ message: () => ({ message, override: true }) })
+
 const oneOf = <const L extends ReadonlyArray<string>>(...literals: L) =>
-  Schema.Literal(...literals).annotations({ message: () => `expected one of ${literals.join(", ")}` })
+  Schema.Literal(...literals).annotations(says(`expected one of ${literals.join(", ")}`))
 
 // Values substituted from `${VAR}` arrive as strings; numbers and booleans accept their text too.
-const Count = Schema.Union(Schema.Number, Schema.NumberFromString)
-  .pipe(Schema.int(), Schema.nonNegative())
-  .annotations({ message: () => "expected a non-negative integer" })
-const Port = Schema.Union(Schema.Number, Schema.NumberFromString)
-  .pipe(Schema.int(), Schema.between(0, 65_535))
-  .annotations({ message: () => "expected a port number (0-65535)" })
-const Flag = Schema.Union(Schema.Boolean, Schema.BooleanFromString).annotations({
-  message: () => "expected true or false"
-})
+const Numeric = Schema.Union(Schema.Number, Schema.NumberFromString)
+const Count = Numeric.pipe(Schema.int(), Schema.nonNegative()).annotations(
+  says("expected a non-negative integer")
+)
+const PositiveCount = Numeric.pipe(Schema.int(), Schema.positive()).annotations(
+  says("expected a positive integer")
+)
+const Port = Numeric.pipe(Schema.int(), Schema.between(0, 65_535)).annotations(
+  says("expected a port number (0-65535)")
+)
+const Flag = Schema.Union(Schema.Boolean, Schema.BooleanFromString).annotations(
+  says("expected true or false")
+)
 const Text = Schema.String.annotations({ message: () => "expected a string" })
-const TextList = Schema.Array(Text)
+// The message applies when the value is not a list at all; a bad item still reports its own path.
+const TextList = Schema.Array(Text).annotations({ message: () => "expected a list of strings" })
 
+/** A YAML mapping; a scalar or a list in its place gets one readable line, not the struct's type. */
+const Section = <Fields extends Schema.Struct.Fields>(fields: Fields) =>
+  Schema.Struct(fields).annotations({
+    // A struct with defaults is a transformation: its own message would hide the inner problems,
+    // so it overrides them only when the value is not a mapping at all.
+    message: (issue) => ({
+      message: "expected a mapping",
+      override: issue._tag === "Transformation" && issue.issue._tag === "Type"
+    })
+  })
+
+// `exact`: an absent key takes the default; without it the encoded side is `I | undefined`, and
+// every bad value also reported "Expected undefined, actual ..." for itself and each parent.
 const withDefault = <A, I, R>(schema: Schema.Schema<A, I, R>, value: () => NoInfer<A>) =>
-  Schema.optionalWith(schema, { default: value })
-// Effect's Duration.decode does not read "30s"; defaults are written the way operators write them.
+  Schema.optionalWith(schema, { default: value, exact: true })
+const optionalKey = <A, I, R>(schema: Schema.Schema<A, I, R>) => Schema.optionalWith(schema, { exact: true })
 const duration = (text: string) => withDefault(DurationText, () => Option.getOrThrow(parseDuration(text)))
 
 export const DatabaseType = oneOf("postgres", "postgresql", "mysql", "sqlite", "duckdb")
@@ -40,7 +64,7 @@ export const Alias = Schema.String.pipe(
   )
 )
 
-export const AttachedDatabaseConfig = Schema.Struct({
+export const AttachedDatabaseConfig = Section({
   alias: Alias,
   type: DatabaseType,
   connection_string: Schema.Redacted(Text)
@@ -57,7 +81,7 @@ const uniqueAliases = (databases: ReadonlyArray<{ readonly alias: string }>) => 
   return true
 }
 
-export const ServerConfig = Schema.Struct({
+export const ServerConfig = Section({
   host: withDefault(Text, () => "127.0.0.1"),
   port: withDefault(Port, () => 8080),
   read_timeout: duration("30s"),
@@ -68,18 +92,15 @@ export const ServerConfig = Schema.Struct({
   cors_origins: withDefault(TextList, () => [])
 })
 
-export const DuckDBSettings = Schema.Struct({
-  threads: withDefault(Count.pipe(Schema.positive({ message: () => "must be at least 1" })), () => 4),
+export const DuckDBSettings = Section({
+  threads: withDefault(PositiveCount, () => 4),
   memory_limit: withDefault(SizeText, () => 2_000_000_000)
 })
 export type DuckDBSettings = typeof DuckDBSettings.Type
 
-export const ConnectionPoolConfig = Schema.Struct({
+export const ConnectionPoolConfig = Section({
   min_connections: withDefault(Count, () => 2),
-  max_connections: withDefault(
-    Count.pipe(Schema.positive({ message: () => "must be at least 1" })),
-    () => 10
-  ),
+  max_connections: withDefault(PositiveCount, () => 10),
   idle_timeout: duration("5m"),
   acquire_timeout: duration("30s"),
   validate_on_acquire: withDefault(Flag, () => true),
@@ -94,15 +115,17 @@ export const ConnectionPoolConfig = Schema.Struct({
 )
 export type ConnectionPoolConfig = typeof ConnectionPoolConfig.Type
 
-export const DuckDBConfig = Schema.Struct({
-  max_instances: withDefault(Count.pipe(Schema.positive({ message: () => "must be at least 1" })), () => 10),
+export const DuckDBConfig = Section({
+  max_instances: withDefault(PositiveCount, () => 10),
   settings: withDefault(DuckDBSettings, () => Schema.decodeSync(DuckDBSettings)({})),
   extensions: withDefault(TextList, () => []),
-  extension_directory: Schema.optional(Text),
-  extension_repository: Schema.optional(Text),
+  extension_directory: optionalKey(Text),
+  extension_repository: optionalKey(Text),
   connection_pool: withDefault(ConnectionPoolConfig, () => Schema.decodeSync(ConnectionPoolConfig)({})),
   attached_databases: withDefault(
-    Schema.Array(AttachedDatabaseConfig).pipe(Schema.filter(uniqueAliases)),
+    Schema.Array(AttachedDatabaseConfig)
+      .annotations({ message: () => "expected a list of databases" })
+      .pipe(Schema.filter(uniqueAliases)),
     () => []
   ),
   file_roots: withDefault(TextList, () => []),
@@ -111,38 +134,35 @@ export const DuckDBConfig = Schema.Struct({
 })
 export type DuckDBConfig = typeof DuckDBConfig.Type
 
-export const AuthenticationConfig = Schema.Struct({
+export const AuthenticationConfig = Section({
   type: withDefault(oneOf("api-key", "jwt", "none"), () => "api-key" as const),
   api_key_header: withDefault(
     Text.pipe(Schema.pattern(/^[A-Za-z0-9-]+$/, { message: () => "must be an HTTP header name" })),
     () => "X-API-Key"
   ),
   jwt: withDefault(
-    Schema.Struct({
-      issuer: Schema.optional(Text),
-      audience: Schema.optional(Text),
-      jwks_url: Schema.optional(Text),
+    Section({
+      issuer: optionalKey(Text),
+      audience: optionalKey(Text),
+      jwks_url: optionalKey(Text),
       clock_skew: duration("30s")
     }),
     () => ({ clock_skew: Duration.seconds(30) })
   )
 })
 
-export const SecurityConfig = Schema.Struct({
+export const SecurityConfig = Section({
   authentication: withDefault(AuthenticationConfig, () => Schema.decodeSync(AuthenticationConfig)({})),
   encryption: withDefault(
-    Schema.Struct({
+    Section({
       algorithm: withDefault(oneOf("AES-256-GCM"), () => "AES-256-GCM" as const),
       key_derivation: withDefault(oneOf("pbkdf2", "scrypt"), () => "pbkdf2" as const)
     }),
     () => ({ algorithm: "AES-256-GCM" as const, key_derivation: "pbkdf2" as const })
   ),
   rate_limit: withDefault(
-    Schema.Struct({
-      requests_per_minute: withDefault(
-        Count.pipe(Schema.positive({ message: () => "must be at least 1" })),
-        () => 60
-      ),
+    Section({
+      requests_per_minute: withDefault(PositiveCount, () => 60),
       burst_size: withDefault(Count, () => 10)
     }),
     () => ({ requests_per_minute: 60, burst_size: 10 })
@@ -150,19 +170,13 @@ export const SecurityConfig = Schema.Struct({
   read_only: withDefault(Flag, () => false)
 })
 
-export const QueryConfig = Schema.Struct({
+export const QueryConfig = Section({
   timeout: duration("30s"),
-  max_rows: withDefault(
-    Count.pipe(Schema.positive({ message: () => "must be at least 1" })),
-    () => 10_000_000
-  ),
-  max_query_length: withDefault(
-    Count.pipe(Schema.positive({ message: () => "must be at least 1" })),
-    () => 100_000
-  )
+  max_rows: withDefault(PositiveCount, () => 10_000_000),
+  max_query_length: withDefault(PositiveCount, () => 100_000)
 })
 
-export const AuditConfig = Schema.Struct({
+export const AuditConfig = Section({
   enabled: withDefault(Flag, () => true),
   log_query_text: withDefault(Flag, () => false)
 })
@@ -170,16 +184,16 @@ export const AuditConfig = Schema.Struct({
 export const Environment = oneOf("development", "staging", "production")
 export type Environment = typeof Environment.Type
 
-export const ConfigFile = Schema.Struct({
+export const ConfigFile = Section({
   server: withDefault(ServerConfig, () => Schema.decodeSync(ServerConfig)({})),
   duckdb: withDefault(DuckDBConfig, () => Schema.decodeSync(DuckDBConfig)({})),
   security: withDefault(SecurityConfig, () => Schema.decodeSync(SecurityConfig)({})),
   query: withDefault(QueryConfig, () => Schema.decodeSync(QueryConfig)({})),
   audit: withDefault(AuditConfig, () => Schema.decodeSync(AuditConfig)({})),
-  metrics: withDefault(Schema.Struct({ require_auth: withDefault(Flag, () => false) }), () => ({
+  metrics: withDefault(Section({ require_auth: withDefault(Flag, () => false) }), () => ({
     require_auth: false
   })),
-  state: withDefault(Schema.Struct({ redis_url: Schema.optional(Schema.Redacted(Text)) }), () => ({})),
+  state: withDefault(Section({ redis_url: optionalKey(Schema.Redacted(Text)) }), () => ({})),
   environment: withDefault(Environment, () => "development" as const)
 })
 export type ConfigFile = typeof ConfigFile.Type

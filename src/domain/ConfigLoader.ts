@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto"
 import * as path from "node:path"
 import { Array as Arr, Either, Option, ParseResult, Redacted, Schema } from "effect"
-import { parseDocument } from "yaml"
+import { LineCounter, parseDocument } from "yaml"
 import { ConfigFile } from "./Config.js"
 
 /** The decoded configuration plus what only the environment may hold. */
@@ -92,29 +92,49 @@ const substitute = (
   return value
 }
 
+const yamlProblem = (message: string, at?: { readonly line: number; readonly col: number }) =>
+  `config: YAML error${at ? ` at line ${at.line}, column ${at.col}` : ""}: ${message.split("\n")[0]}`
+
 const readYaml = (text: string): Either.Either<unknown, Problems> => {
-  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: false })
+  // `linePos` is only filled in with `prettyErrors`, which also rewrites the message over several
+  // lines; a LineCounter gives the position without that.
+  const lineCounter = new LineCounter()
+  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter })
   if (document.errors.length > 0) {
     return Either.left(
-      document.errors.map((error) => {
-        const at = error.linePos?.[0]
-        return `config: YAML error${at ? ` at line ${at.line}, column ${at.col}` : ""}: ${error.message.split("\n")[0]}`
-      })
+      document.errors.map((error) => yamlProblem(error.message, lineCounter.linePos(error.pos[0])))
     )
   }
-  const value = document.toJS({ maxAliasCount: 100 }) as unknown
+  let value: unknown
+  try {
+    value = document.toJS({ maxAliasCount: 100 })
+  } catch (error) {
+    // Too many alias expansions (a "billion laughs" file) throws here rather than reporting an error.
+    return Either.left([yamlProblem(error instanceof Error ? error.message : String(error))])
+  }
   if (value === null || value === undefined) return Either.right({})
   if (typeof value !== "object" || Array.isArray(value))
     return Either.left(["config: expected a mapping of sections"])
   return Either.right(value)
 }
 
+const isMapping = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === "object" && !Array.isArray(value)
+
 const envOverrides = (raw: Record<string, unknown>, env: LoadInput["env"]): Record<string, unknown> => {
-  const server = { ...((raw.server as Record<string, unknown> | undefined) ?? {}) }
-  if (env.PORT) server.port = env.PORT
-  if (env.HOST) server.host = env.HOST
-  return { ...raw, server }
+  const overrides: Record<string, unknown> = {}
+  if (env.PORT) overrides.port = env.PORT
+  if (env.HOST) overrides.host = env.HOST
+  // A `server` that is not a mapping stays as written so that decoding reports it.
+  if (Object.keys(overrides).length === 0 || !(raw.server === undefined || isMapping(raw.server))) return raw
+  return { ...raw, server: { ...raw.server, ...overrides } }
 }
+
+const parseApiKeys = (value: string | undefined): Array<string> =>
+  (value ?? "")
+    .split(",")
+    .map((key) => key.trim())
+    .filter((key) => key !== "")
 
 const generatedKey = (prefix: string) => `${prefix}${randomBytes(24).toString("base64url")}`
 
@@ -122,7 +142,7 @@ const productionProblems = (config: ConfigFile, env: LoadInput["env"]): Array<st
   const problems: Array<string> = []
   const auth = config.security.authentication
   if (auth.type === "none") problems.push("security.authentication.type: none is not allowed in production")
-  if (auth.type === "api-key" && !env.API_KEY)
+  if (auth.type === "api-key" && parseApiKeys(env.API_KEY).length === 0)
     problems.push("API_KEY: required in production with api-key authentication")
   if (auth.type === "jwt" && auth.jwt.jwks_url === undefined && (env.JWT_SECRET ?? "").length < 32) {
     problems.push("JWT_SECRET: required in production, at least 32 characters")
@@ -155,7 +175,18 @@ export const loadSettings = (input: LoadInput): Either.Either<Settings, Problems
   const decoded = Schema.decodeUnknownEither(ConfigFile, { errors: "all", onExcessProperty: "error" })(
     substituted
   )
-  if (Either.isLeft(decoded)) problems.push(...formatParseError(decoded.left))
+  if (Either.isLeft(decoded)) {
+    // A value left empty by an unset variable is already reported; its decoding failure is noise.
+    const unset = problems.map((problem) => problem.slice(0, problem.indexOf(": ")))
+    const isUnder = (problem: string) =>
+      unset.some(
+        (where) =>
+          problem.startsWith(`${where}: `) ||
+          problem.startsWith(`${where}.`) ||
+          problem.startsWith(`${where}[`)
+      )
+    problems.push(...formatParseError(decoded.left).filter((problem) => !isUnder(problem)))
+  }
   if (problems.length > 0 || Either.isLeft(decoded)) return Either.left(Arr.dedupe(problems))
 
   const config = decoded.right
@@ -170,10 +201,7 @@ export const loadSettings = (input: LoadInput): Either.Either<Settings, Problems
     ])
   }
 
-  const apiKeys = (input.env.API_KEY ?? "")
-    .split(",")
-    .map((key) => key.trim())
-    .filter((key) => key !== "")
+  const apiKeys = parseApiKeys(input.env.API_KEY)
   const generateApiKey = auth.type === "api-key" && apiKeys.length === 0
   const encryptionKey = input.env.ENCRYPTION_KEY || generatedKey("ephemeral_")
   return Either.right({

@@ -39,7 +39,9 @@ export const DurationText = Schema.transformOrFail(Schema.String, Schema.Duratio
       onSome: ParseResult.succeed
     }),
   encode: (duration) => ParseResult.succeed(formatDuration(duration))
-}).annotations({ message: () => "not a duration (use e.g. 500ms, 30s, 10m, 1h)" })
+}).annotations({
+  message: () => ({ message: "not a duration (use e.g. 500ms, 30s, 10m, 1h)", override: true })
+})
 
 // DuckDB's own convention, so that `memory_limit: 4GB` means here what it means to DuckDB.
 const sizeUnits: Record<string, number> = {
@@ -71,4 +73,4 @@ export const SizeText = Schema.transformOrFail(Schema.Union(Schema.String, Schem
       onSome: ParseResult.succeed
     }),
   encode: (bytes) => ParseResult.succeed(bytes)
-}).annotations({ message: () => "not a size (use e.g. 512MB, 4GB, 1GiB)" })
+}).annotations({ message: () => ({ message: "not a size (use e.g. 512MB, 4GB, 1GiB)", override: true }) })

@@ -118,7 +118,11 @@ export class ConnectionPool {
       const pool = new ConnectionPool(connect, options, yield* Effect.clock)
       yield* Effect.addFinalizer(() => pool.close)
       yield* pool.maintain
-      yield* pool.maintain.pipe(Effect.repeat(Schedule.spaced(pool.maintenanceInterval())), Effect.forkScoped)
+      // A pass that fails (a connection that cannot be opened) must not end the upkeep for good.
+      const pass = pool.maintain.pipe(
+        Effect.catchAllCause((cause) => Effect.logWarning("connection pool maintenance failed", cause))
+      )
+      yield* pass.pipe(Effect.repeat(Schedule.spaced(pool.maintenanceInterval())), Effect.forkScoped)
       return pool
     })
 
@@ -143,18 +147,16 @@ export class ConnectionPool {
     return connection.suspect || now - connection.lastValidatedAt >= this.validationMillis
   }
 
+  /**
+   * A connection, or `PoolExhausted` once `acquireTimeout` has passed. Callers acquire inside
+   * `acquireUseRelease`, i.e. uninterruptibly: only the wait for a release is made interruptible and
+   * timed, so that the timeout fires there, and opening or validating a connection is never cut
+   * short with the connection lost.
+   */
   readonly acquire: Effect.Effect<PooledConnection, PoolExhausted | ShuttingDown> = Effect.suspend(() => {
     const ready = this.takeIdle()
     if (ready !== undefined) return Effect.succeed(ready)
-    return this.acquireSlow.pipe(
-      Effect.timeoutFail({
-        duration: this.options.acquireTimeout,
-        onTimeout: () =>
-          new PoolExhausted({
-            message: `no connection became free within ${Duration.format(this.options.acquireTimeout)}`
-          })
-      })
-    )
+    return this.acquireSlow(this.now() + Duration.toMillis(this.options.acquireTimeout))
   })
 
   /** An idle connection that may be lent without any async work, closing expired ones on the way. */
@@ -181,23 +183,40 @@ export class ConnectionPool {
     return connection
   }
 
-  private readonly acquireSlow: Effect.Effect<PooledConnection, ShuttingDown> = Effect.suspend(() => {
-    if (this.closed) return Effect.fail(new ShuttingDown({ message: "the instance is closing" }))
-    const ready = this.takeIdle()
-    if (ready !== undefined) return Effect.succeed(ready)
-    const candidate = this.idle.pop()
-    if (candidate !== undefined) {
-      return this.validate(candidate).pipe(
-        Effect.flatMap((valid) =>
-          valid ? Effect.succeed(this.lend(candidate, this.now())) : this.acquireSlow
+  private acquireSlow(deadline: number): Effect.Effect<PooledConnection, PoolExhausted | ShuttingDown> {
+    return Effect.suspend(() => {
+      if (this.closed) return Effect.fail(new ShuttingDown({ message: "the instance is closing" }))
+      const ready = this.takeIdle()
+      if (ready !== undefined) return Effect.succeed(ready)
+      const candidate = this.idle.pop()
+      if (candidate !== undefined) {
+        return this.validate(candidate).pipe(
+          Effect.flatMap((valid) =>
+            valid ? Effect.succeed(this.lend(candidate, this.now())) : this.acquireSlow(deadline)
+          ),
+          Effect.uninterruptible
         )
+      }
+      if (this.size < this.options.maxConnections) {
+        return Effect.uninterruptible(
+          Effect.map(this.open, (connection) => this.lend(connection, this.now()))
+        )
+      }
+      return this.nextRelease.pipe(
+        Effect.interruptible,
+        Effect.timeoutFail({
+          duration: Duration.millis(Math.max(0, deadline - this.now())),
+          onTimeout: () =>
+            new PoolExhausted({
+              message: `no connection became free within ${Duration.format(this.options.acquireTimeout)}`
+            })
+        }),
+        // A wake-up that raced the timeout would be lost with this waiter: pass it on.
+        Effect.tapError(() => Effect.sync(() => this.wakeOne())),
+        Effect.zipRight(this.acquireSlow(deadline))
       )
-    }
-    if (this.size < this.options.maxConnections) {
-      return Effect.map(this.open, (connection) => this.lend(connection, this.now()))
-    }
-    return Effect.zipRight(this.nextRelease, this.acquireSlow)
-  })
+    })
+  }
 
   private readonly nextRelease: Effect.Effect<void> = Effect.async<void>((resume) => {
     const wake = () => resume(Effect.void)
@@ -287,10 +306,21 @@ export class ConnectionPool {
       if (expired || idleTooLong) connection.close()
       else keep.push(connection)
     }
-    for (const connection of keep) {
-      if (this.needsValidation(connection, now) && !(yield* this.validate(connection))) continue
-      if (this.closed) connection.close()
-      else this.idle.push(connection)
+    // Back at once: a connection out of `idle` and not `validating` would be counted nowhere, and
+    // acquire would open connections beyond the maximum meanwhile.
+    this.idle.push(...keep)
+    if (this.options.validateOnAcquire) {
+      for (const connection of keep) {
+        const at = this.idle.indexOf(connection)
+        // Lent since the pass began, or fresh enough.
+        if (at === -1 || !this.needsValidation(connection, now)) continue
+        this.idle.splice(at, 1)
+        const valid = yield* this.validate(connection)
+        if (valid && this.closed) connection.close()
+        else if (valid) this.idle.push(connection)
+        // A waiter may now take this connection, or open the replacement of a failed one.
+        this.wakeOne()
+      }
     }
     while (!this.closed && this.size < this.options.minConnections) {
       const connection = yield* this.open
