@@ -17,6 +17,8 @@ export class PooledConnection {
   pending: Promise<unknown> | undefined = undefined
 
   constructor(
+    /** The pool it came from: an instance rebuilt meanwhile has a new pool, this goes back to its own. */
+    readonly owner: ConnectionPool,
     readonly raw: DuckDBConnection,
     readonly createdAt: number,
     public lastUsedAt: number,
@@ -237,7 +239,7 @@ export class ConnectionPool {
     return Effect.promise(() => this.connect()).pipe(
       Effect.map((raw) => {
         const now = this.now()
-        return new PooledConnection(raw, now, now, now)
+        return new PooledConnection(this, raw, now, now, now)
       }),
       Effect.ensuring(Effect.sync(() => this.opening--))
     )
@@ -264,6 +266,24 @@ export class ConnectionPool {
     })
   }
 
+  /** Resolves once no connection is lent: a pool being retired waits for its last query. */
+  readonly awaitIdle: Effect.Effect<void> = Effect.async<void>((resume) => {
+    if (this.lent.size === 0) return resume(Effect.void)
+    const wake = () => resume(Effect.void)
+    this.idleWaiters.add(wake)
+    return Effect.sync(() => this.idleWaiters.delete(wake))
+  }).pipe(Effect.interruptible)
+
+  private readonly idleWaiters = new Set<() => void>()
+
+  private noteReturned(): void {
+    this.wakeOne()
+    if (this.lent.size === 0) {
+      for (const wake of this.idleWaiters) wake()
+      this.idleWaiters.clear()
+    }
+  }
+
   /** Returns a connection; `suspect` when its last use ended in an error or an interrupt. */
   release(connection: PooledConnection, suspect = false): void {
     if (!this.lent.delete(connection)) return
@@ -275,14 +295,14 @@ export class ConnectionPool {
     } else {
       this.idle.push(connection)
     }
-    this.wakeOne()
+    this.noteReturned()
   }
 
   /** Closes a lent connection that could not be brought back to a known state. */
   discard(connection: PooledConnection): void {
     if (!this.lent.delete(connection)) return
     connection.close()
-    this.wakeOne()
+    this.noteReturned()
   }
 
   /** Interrupts the DuckDB work of every lent connection (shutdown, instance deletion). */

@@ -1,9 +1,8 @@
-import { DuckDBInstance } from "@duckdb/node-api"
-import { Effect, Exit, Scope } from "effect"
-import type { DatabaseType } from "../domain/Config.js"
-import type { PoolExhausted, ShuttingDown } from "../domain/Errors.js"
-import { ConnectionPool, type PooledConnection, type PoolOptions } from "./ConnectionPool.js"
-import { creationOptions, lockdown } from "./Lockdown.js"
+import { type Duration, Effect } from "effect"
+import { AliasExists, NotFound, type PoolExhausted, type ShuttingDown } from "../domain/Errors.js"
+import type { DatabaseDescriptor } from "./Attachments.js"
+import type { ConnectionPool, PooledConnection } from "./ConnectionPool.js"
+import { type AttachError, buildEngine, type EngineContext, type Generation } from "./Engine.js"
 
 /** What an instance is, as a plain value: enough for any replica to rebuild it. */
 export interface InstanceDescriptor {
@@ -20,77 +19,169 @@ export interface InstanceSettings {
   readonly memoryLimitBytes: number
 }
 
-export interface DatabaseDescriptor {
-  readonly alias: string
-  readonly type: DatabaseType
-}
-
 export const sharedOwner = "*"
 
+export interface InstanceOptions {
+  /** Keep serving when some databases cannot be attached (the shared instance at start). */
+  readonly tolerateFailures: boolean
+  /** How long a replaced engine may keep serving its running queries before it is closed anyway. */
+  readonly retireAfter: Duration.Duration
+}
+
 /**
- * One DuckDB engine with its own connection pool. The registry owns its lifetime; queries borrow
- * connections from its pool in parallel and never wait on another instance.
+ * One DuckDB instance: an engine with its own connection pool, rebuilt when its databases change.
+ *
+ * A locked-down DuckDB engine cannot attach anything new (security.md §2), so attaching or detaching
+ * builds a new engine from the descriptor, swaps it in, and retires the old one once its running
+ * queries end: nothing running is interrupted. Tables a client created in the instance's own memory
+ * live in the old engine and are not carried over. Changes are serialised; queries never wait for
+ * them.
  */
 export class Instance {
   lastUsedAt: number
+  private closed = false
+  private readonly retiring = new Set<Generation>()
+  private readonly changes = Effect.unsafeMakeSemaphore(1)
 
   private constructor(
-    readonly descriptor: InstanceDescriptor,
-    readonly pool: ConnectionPool,
-    private readonly scope: Scope.CloseableScope
+    private current: Generation,
+    private described: InstanceDescriptor,
+    private readonly context: EngineContext,
+    private readonly options: InstanceOptions
   ) {
-    this.lastUsedAt = descriptor.createdAt
+    this.lastUsedAt = described.createdAt
   }
 
+  static readonly make = (
+    descriptor: InstanceDescriptor,
+    context: EngineContext,
+    options: InstanceOptions
+  ): Effect.Effect<Instance, AttachError> =>
+    Effect.map(
+      buildEngine({ ...descriptor.settings, databases: descriptor.databases }, context, options),
+      (generation) => new Instance(generation, descriptor, context, options)
+    )
+
   get id(): string {
-    return this.descriptor.id
+    return this.described.id
+  }
+
+  get descriptor(): InstanceDescriptor {
+    return this.described
   }
 
   get shared(): boolean {
-    return this.descriptor.owner === sharedOwner
+    return this.described.owner === sharedOwner
   }
 
-  static readonly make = (descriptor: InstanceDescriptor, pool: PoolOptions): Effect.Effect<Instance> =>
-    Effect.gen(function* () {
-      const scope = yield* Scope.make()
-      const build = Effect.gen(function* () {
-        const engine = yield* Effect.acquireRelease(
-          Effect.promise(() =>
-            DuckDBInstance.create(
-              undefined,
-              creationOptions({
-                threads: descriptor.settings.threads,
-                memoryLimitBytes: descriptor.settings.memoryLimitBytes
-              })
-            )
-          ),
-          (engine) => Effect.sync(() => engine.closeSync())
-        )
-        yield* Effect.acquireUseRelease(
-          Effect.promise(() => engine.connect()),
-          (setup) => Effect.orDie(lockdown(setup, { allowedPaths: [] })),
-          (setup) => Effect.sync(() => setup.closeSync())
-        )
-        const connections = yield* ConnectionPool.make(() => engine.connect(), pool)
-        return new Instance(descriptor, connections, scope)
-      })
-      return yield* build.pipe(
-        Scope.extend(scope),
-        Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
-      )
-    })
+  /** The pool of the engine serving new queries. */
+  get pool(): ConnectionPool {
+    return this.current.pool
+  }
+
+  /** Databases that are attached and queryable now. */
+  get databases(): ReadonlyArray<DatabaseDescriptor> {
+    return this.current.attached
+  }
+
+  /** Databases the descriptor names that the engine could not attach, with why. */
+  get failures(): ReadonlyMap<string, AttachError> {
+    return this.current.failures
+  }
 
   touch(now: number): void {
     this.lastUsedAt = now
   }
 
   acquire(): Effect.Effect<PooledConnection, PoolExhausted | ShuttingDown> {
-    return this.pool.acquire
+    return this.current.pool.acquire
   }
 
-  /** Interrupts running queries, closes connections and the engine. */
+  /** Attaches one more database; the instance keeps serving from its old engine until the new one is ready. */
+  attach(database: DatabaseDescriptor): Effect.Effect<void, AttachError | AliasExists> {
+    return this.change(
+      Effect.suspend(
+        (): Effect.Effect<void, AttachError | AliasExists> =>
+          this.described.databases.some((known) => known.alias.toLowerCase() === database.alias.toLowerCase())
+            ? Effect.fail(
+                new AliasExists({ message: `the instance already has a database "${database.alias}"` })
+              )
+            : this.rebuild([...this.described.databases, database], false)
+      )
+    )
+  }
+
+  detach(alias: string): Effect.Effect<void, AttachError | NotFound> {
+    return this.change(
+      Effect.suspend((): Effect.Effect<void, AttachError | NotFound> => {
+        const kept = this.described.databases.filter(
+          (known) => known.alias.toLowerCase() !== alias.toLowerCase()
+        )
+        return kept.length === this.described.databases.length
+          ? Effect.fail(new NotFound({ message: "database not found" }))
+          : this.rebuild(kept, false)
+      })
+    )
+  }
+
+  /**
+   * Tries again the databases this engine could not attach; swaps in a new engine when it attaches
+   * more of them. True when nothing is missing any more.
+   */
+  readonly recover: Effect.Effect<boolean> = this.change(
+    Effect.suspend(() => {
+      if (this.current.failures.size === 0) return Effect.succeed(true)
+      const before = this.current.failures.size
+      return buildEngine({ ...this.described.settings, databases: this.described.databases }, this.context, {
+        tolerateFailures: true
+      }).pipe(
+        Effect.flatMap((next) => {
+          if (next.failures.size >= before) return Effect.as(next.close, false)
+          this.swap(next, this.described)
+          return Effect.succeed(next.failures.size === 0)
+        }),
+        Effect.orElseSucceed(() => false)
+      )
+    })
+  )
+
+  private change<A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> {
+    return this.changes.withPermits(1)(effect)
+  }
+
+  private rebuild(databases: ReadonlyArray<DatabaseDescriptor>, tolerateFailures: boolean) {
+    const descriptor = { ...this.described, databases }
+    return Effect.map(
+      buildEngine({ ...descriptor.settings, databases }, this.context, { tolerateFailures }),
+      (next) => this.swap(next, descriptor)
+    )
+  }
+
+  private swap(next: Generation, descriptor: InstanceDescriptor): void {
+    if (this.closed) {
+      Effect.runFork(next.close)
+      return
+    }
+    const previous = this.current
+    this.current = next
+    this.described = descriptor
+    this.retiring.add(previous)
+    Effect.runFork(
+      previous.pool.awaitIdle.pipe(
+        Effect.timeout(this.options.retireAfter),
+        Effect.ignore,
+        Effect.zipRight(previous.close),
+        Effect.ensuring(Effect.sync(() => this.retiring.delete(previous)))
+      )
+    )
+  }
+
+  /** Interrupts running queries, closes connections and engines (the current one and any retiring). */
   readonly close: Effect.Effect<void> = Effect.suspend(() => {
-    this.pool.interruptAll()
-    return Scope.close(this.scope, Exit.void)
+    this.closed = true
+    const generations = [this.current, ...this.retiring]
+    this.retiring.clear()
+    for (const generation of generations) generation.pool.interruptAll()
+    return Effect.forEach(generations, (generation) => generation.close, { discard: true })
   })
 }

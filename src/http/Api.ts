@@ -7,6 +7,7 @@ import {
   Unauthorized,
   UnsupportedMediaType
 } from "../domain/Errors.js"
+import { DatabasesApi } from "./DatabasesApi.js"
 import { HealthApi } from "./HealthApi.js"
 import { InstancesApi } from "./InstancesApi.js"
 import { MetricsApi } from "./MetricsApi.js"
@@ -18,6 +19,7 @@ import { QueryApi } from "./QueryApi.js"
 export class Api extends HttpApi.make("pondpilot")
   .add(HealthApi)
   .add(InstancesApi)
+  .add(DatabasesApi)
   .add(QueryApi)
   .add(QueriesApi)
   .add(MetricsApi)

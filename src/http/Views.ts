@@ -20,7 +20,7 @@ export const instanceView = (instance: Instance): typeof InstanceInfo.Type => ({
   id: instance.id,
   createdAt: new Date(instance.descriptor.createdAt).toISOString(),
   lastUsedAt: new Date(instance.lastUsedAt).toISOString(),
-  databases: instance.descriptor.databases.map(({ alias, type }) => ({ alias, type })),
+  databases: instance.databases.map(({ alias, type }) => ({ alias, type })),
   settings: {
     threads: instance.descriptor.settings.threads,
     memoryLimit: sizeText(instance.descriptor.settings.memoryLimitBytes)

@@ -2,6 +2,7 @@ import { HttpApiBuilder, HttpApiScalar } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Cause, Effect, Layer } from "effect"
 import { Api } from "../http/Api.js"
+import { DatabasesHttp } from "../http/DatabasesHttp.js"
 import { Gateway } from "../http/Gateway.js"
 import { HealthHttp } from "../http/HealthHttp.js"
 import { AuthenticationLive, ErrorMiddlewareLive } from "../http/HttpMiddleware.js"
@@ -15,6 +16,7 @@ import { ServerLive } from "../http/Server.js"
 import { AppConfig, announceGeneratedKeys, ConfigError } from "../services/AppConfig.js"
 import { AuditLog } from "../services/AuditLog.js"
 import { Authenticator } from "../services/Authenticator.js"
+import { Engines } from "../services/Engines.js"
 import { InstanceRegistry } from "../services/InstanceRegistry.js"
 import { LoggingLive } from "../services/JsonLogger.js"
 import { Lifecycle } from "../services/Lifecycle.js"
@@ -48,6 +50,7 @@ export const ServicesLive = Layer.mergeAll(
   MetricSourcesLive
 ).pipe(
   Layer.provideMerge(Layer.mergeAll(InstanceRegistry.Default, QueryRunner.Default, QueryTracker.Default)),
+  Layer.provideMerge(Engines.Default),
   Layer.provideMerge(
     Layer.mergeAll(
       StatementGate.Default,
@@ -65,7 +68,9 @@ const DocsLive = Layer.mergeAll(
 )
 
 const ApiLive = HttpApiBuilder.api(Api).pipe(
-  Layer.provide(Layer.mergeAll(HealthHttp, InstancesHttp, QueryHttp, QueriesHttp, MetricsHttp)),
+  Layer.provide(
+    Layer.mergeAll(HealthHttp, InstancesHttp, DatabasesHttp, QueryHttp, QueriesHttp, MetricsHttp)
+  ),
   Layer.provide(AuthenticationLive)
 )
 

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto"
 import { Duration, Effect, Option, Schedule } from "effect"
-import { InstanceLimit, NotFound } from "../domain/Errors.js"
-import { poolOptionsFromConfig } from "../duckdb/ConnectionPool.js"
+import { ForbiddenStatement, InstanceLimit, NotFound } from "../domain/Errors.js"
+import type { DatabaseDescriptor } from "../duckdb/Attachments.js"
 import { Instance, type InstanceDescriptor, type InstanceSettings, sharedOwner } from "../duckdb/Instance.js"
 import { AppConfig } from "./AppConfig.js"
+import { Engines } from "./Engines.js"
 
 export const defaultInstanceId = "default"
 
@@ -13,23 +14,40 @@ export interface RequestedSettings {
   readonly memoryLimitBytes?: number | undefined
 }
 
+export interface Readiness {
+  /** The shared instance's configured databases that are attached. */
+  readonly connected: number
+  /** Aliases of configured databases that are not (never their connection strings). */
+  readonly failing: ReadonlyArray<string>
+}
+
 const newInstanceId = () => `inst_${randomBytes(16).toString("base64url")}`
 
 const notFound = () => new NotFound({ message: "instance not found" })
+
+/** Re-attach attempts for the shared instance's databases: 1s, 2s, 4s … capped at a minute. */
+const recoverySchedule = Schedule.exponential(Duration.seconds(1)).pipe(
+  Schedule.union(Schedule.spaced(Duration.minutes(1)))
+)
 
 /**
  * The parent of every DuckDB instance: creates them up to `duckdb.max_instances` (the shared
  * `default` instance does not count), closes API-created ones idle longer than
  * `duckdb.instance_idle_timeout`, and closes all of them when its scope closes.
+ *
+ * The shared instance holds the configuration's databases. One that is down at start does not stop
+ * the server: readiness names it, and it is attached again with capped exponential backoff.
  */
 export class InstanceRegistry extends Effect.Service<InstanceRegistry>()("pondpilot/InstanceRegistry", {
   scoped: Effect.gen(function* () {
     const config = yield* AppConfig
+    const engines = yield* Engines
     const clock = yield* Effect.clock
-    const pool = poolOptionsFromConfig(config.duckdb.connection_pool)
     const limits = config.duckdb.settings
     const instances = new Map<string, Instance>()
+    const instanceOptions = { tolerateFailures: false, retireAfter: engines.retireAfter }
     let reserved = 0
+    let closed = false
 
     const capped = (requested: RequestedSettings): InstanceSettings => ({
       threads: Math.min(requested.threads ?? limits.threads, limits.threads),
@@ -43,7 +61,13 @@ export class InstanceRegistry extends Effect.Service<InstanceRegistry>()("pondpi
       })
 
     yield* Effect.addFinalizer(() =>
-      Effect.forEach([...instances.values()], closeInstance, { concurrency: "unbounded", discard: true })
+      Effect.suspend(() => {
+        closed = true
+        return Effect.forEach([...instances.values()], closeInstance, {
+          concurrency: "unbounded",
+          discard: true
+        })
+      })
     )
 
     const defaultInstance = yield* Instance.make(
@@ -52,11 +76,24 @@ export class InstanceRegistry extends Effect.Service<InstanceRegistry>()("pondpi
         owner: sharedOwner,
         createdAt: clock.unsafeCurrentTimeMillis(),
         settings: capped({}),
-        databases: []
+        databases: yield* engines.configDatabases
       },
-      pool
-    )
+      engines.context,
+      { ...instanceOptions, tolerateFailures: true }
+    ).pipe(Effect.orDie)
     instances.set(defaultInstanceId, defaultInstance)
+    for (const [alias, error] of defaultInstance.failures) {
+      yield* Effect.logWarning("configured database not attached; retrying in the background").pipe(
+        Effect.annotateLogs({ alias, code: error.code, reason: error.message })
+      )
+    }
+    yield* defaultInstance.recover.pipe(
+      Effect.repeat({ schedule: recoverySchedule, until: (recovered) => recovered }),
+      Effect.tap(() =>
+        defaultInstance.databases.length > 0 ? Effect.logInfo("configured databases attached") : Effect.void
+      ),
+      Effect.forkScoped
+    )
 
     const visibleTo = (instance: Instance, principal: string) =>
       instance.shared || instance.descriptor.owner === principal
@@ -66,7 +103,7 @@ export class InstanceRegistry extends Effect.Service<InstanceRegistry>()("pondpi
       requested: RequestedSettings
     ) {
       const apiCreated = instances.size - 1 + reserved
-      if (apiCreated >= config.duckdb.max_instances) {
+      if (closed || apiCreated >= config.duckdb.max_instances) {
         return yield* new InstanceLimit({
           message: `the server holds its maximum of ${config.duckdb.max_instances} instances; delete one first`
         })
@@ -79,7 +116,9 @@ export class InstanceRegistry extends Effect.Service<InstanceRegistry>()("pondpi
         settings: capped(requested),
         databases: []
       }
-      const instance = yield* Instance.make(descriptor, pool).pipe(
+      // With no databases there is nothing a client could have got wrong: a failure is the server's.
+      const instance = yield* Instance.make(descriptor, engines.context, instanceOptions).pipe(
+        Effect.orDie,
         Effect.ensuring(Effect.sync(() => reserved--))
       )
       instances.set(instance.id, instance)
@@ -95,12 +134,39 @@ export class InstanceRegistry extends Effect.Service<InstanceRegistry>()("pondpi
           : Effect.fail(notFound())
       })
 
+    /** An instance the principal may change: its own, never the shared one. */
+    const getOwn = (id: string, principal: string, action: string) =>
+      Effect.flatMap(get(id, principal), (instance) =>
+        instance.shared
+          ? Effect.fail(
+              new ForbiddenStatement({ message: `the default instance is shared: it cannot be ${action}` })
+            )
+          : Effect.succeed(instance)
+      )
+
     const list = (principal: string): ReadonlyArray<Instance> =>
       [...instances.values()].filter((instance) => visibleTo(instance, principal))
 
     const remove = Effect.fn("InstanceRegistry.remove")(function* (id: string, principal: string) {
-      const instance = yield* get(id, principal)
-      yield* closeInstance(instance)
+      yield* closeInstance(yield* getOwn(id, principal, "deleted"))
+    })
+
+    const attach = Effect.fn("InstanceRegistry.attach")(function* (
+      id: string,
+      principal: string,
+      database: DatabaseDescriptor
+    ) {
+      const instance = yield* getOwn(id, principal, "changed")
+      yield* instance.attach(database)
+    })
+
+    const detach = Effect.fn("InstanceRegistry.detach")(function* (
+      id: string,
+      principal: string,
+      alias: string
+    ) {
+      const instance = yield* getOwn(id, principal, "changed")
+      yield* instance.detach(alias)
     })
 
     const idleMillis = Duration.toMillis(config.duckdb.instance_idle_timeout)
@@ -128,8 +194,14 @@ export class InstanceRegistry extends Effect.Service<InstanceRegistry>()("pondpi
       get,
       list,
       remove,
+      attach,
+      detach,
       /** The shared instance; it lives as long as the registry. */
       defaultInstance,
+      readiness: (): Readiness => ({
+        connected: defaultInstance.databases.length,
+        failing: [...defaultInstance.failures.keys()]
+      }),
       find: (id: string): Option.Option<Instance> => Option.fromNullable(instances.get(id)),
       all: (): ReadonlyArray<Instance> => [...instances.values()],
       /** Interrupts the DuckDB work of every instance (shutdown past its deadline). */

@@ -142,9 +142,9 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
         return { verdict, columns, fetch }
       })
 
-    const release = (instance: Instance, connection: PooledConnection, exit: Exit.Exit<unknown, unknown>) => {
+    const release = (connection: PooledConnection, exit: Exit.Exit<unknown, unknown>) => {
       if (Exit.isSuccess(exit) && !connection.interrupted) {
-        return Effect.sync(() => instance.pool.release(connection))
+        return Effect.sync(() => connection.owner.release(connection))
       }
       connection.raw.interrupt()
       const pending = connection.pending
@@ -164,8 +164,8 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
         Effect.map((stopped) => {
           connection.pending = undefined
           connection.interrupted = false
-          if (stopped) instance.pool.release(connection, true)
-          else instance.pool.discard(connection)
+          if (stopped) connection.owner.release(connection, true)
+          else connection.owner.discard(connection)
         })
       )
     }
@@ -183,7 +183,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
       Effect.acquireUseRelease(
         instance.acquire(),
         (connection) => Effect.flatMap(openCursor(connection, input, policy), consume),
-        (connection, exit) => release(instance, connection, exit)
+        (connection, exit) => release(connection, exit)
       )
 
     return {

@@ -3,6 +3,7 @@ import { Context, Duration, Effect, Either, Exit, Layer, Option, Scope, TestCloc
 import { InstanceLimit, NotFound, ShuttingDown } from "../../src/domain/Errors.js"
 import type { Instance } from "../../src/duckdb/Instance.js"
 import { AppConfig } from "../../src/services/AppConfig.js"
+import { Engines } from "../../src/services/Engines.js"
 import { InstanceRegistry } from "../../src/services/InstanceRegistry.js"
 import { lines, settingsOf } from "./configHelpers.js"
 import { eventually, settle } from "./poolHelpers.js"
@@ -24,7 +25,10 @@ const makeRegistry = (yaml = config) =>
   Effect.gen(function* () {
     const scope = yield* Scope.make()
     yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
-    const layer = InstanceRegistry.Default.pipe(Layer.provide(AppConfig.layerWith(settingsOf(yaml))))
+    const layer = InstanceRegistry.Default.pipe(
+      Layer.provide(Engines.Default),
+      Layer.provide(AppConfig.layerWith(settingsOf(yaml)))
+    )
     const context = yield* Layer.buildWithScope(layer, scope)
     return { registry: Context.get(context, InstanceRegistry), close: Scope.close(scope, Exit.void) }
   })
