@@ -1,6 +1,7 @@
 import * as fs from "node:fs"
 import { Context, Data, Effect, Either, Layer, Redacted } from "effect"
 import { loadSettings, type Settings } from "../domain/ConfigLoader.js"
+import { settingsProblems } from "./ConfigChecks.js"
 
 export class ConfigError extends Data.TaggedError("ConfigError")<{
   readonly problems: ReadonlyArray<string>
@@ -24,7 +25,10 @@ export class AppConfig extends Context.Tag("pondpilot/AppConfig")<AppConfig, Set
     Effect.suspend(() =>
       Either.match(loadSettings({ env, cwd: process.cwd(), readFile }), {
         onLeft: (problems) => Effect.fail(new ConfigError({ problems })),
-        onRight: Effect.succeed
+        onRight: (settings) => {
+          const problems = settingsProblems(settings)
+          return problems.length > 0 ? Effect.fail(new ConfigError({ problems })) : Effect.succeed(settings)
+        }
       })
     )
 
