@@ -159,6 +159,9 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
       error: ClientError,
       context: RequestContext
     ) => {
+      // A stop that lands after the whole result was handed over changes nothing (and a write after
+      // end would emit an error nobody listens to).
+      if (res.writableEnded) return
       context.incomplete = true
       context.errorCode = error.code
       const marker = encoder.abort({ code: error.code, message: error.message })
