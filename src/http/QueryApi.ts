@@ -35,7 +35,10 @@ export class QueryApi extends HttpApiGroup.make("query")
       .annotate(
         OpenApi.Description,
         "Runs one SQL statement. The result format is chosen by `?format=` or `Accept`: " +
-          "`application/json` (default), `application/x-ndjson`, `text/csv`, `application/vnd.apache.arrow.stream`."
+          "`application/json` (default), `application/x-ndjson`, `text/csv`, `application/vnd.apache.arrow.stream`. " +
+          "Results over 1 MiB stream (chunked). A result cut at `query.max_rows` says `X-Result-Truncated: true`, " +
+          "as a header when known before the headers, else as a trailer. A failure after the result began " +
+          'ends the transfer abnormally, after `"error"` (json) or a `{"$error": …}` line (ndjson).'
       )
   )
   .middleware(Authentication) {}

@@ -4,7 +4,6 @@ import {
   Cancelled,
   type ClientError,
   InvalidRequest,
-  isClientError,
   PayloadTooLarge,
   QueryTimeout
 } from "../domain/Errors.js"
@@ -14,9 +13,10 @@ import { AppConfig } from "../services/AppConfig.js"
 import { InstanceRegistry } from "../services/InstanceRegistry.js"
 import type { Cursor, QueryInput } from "../services/QueryRunner.js"
 import { QueryRunner } from "../services/QueryRunner.js"
-import { QueryTracker } from "../services/QueryTracker.js"
+import { QueryTracker, type StopReason } from "../services/QueryTracker.js"
 import { readJsonBody } from "./Body.js"
 import type { RequestContext } from "./RequestContext.js"
+import { writeError } from "./Responses.js"
 
 /** Results that fit in this many bytes are sent whole, with a Content-Length; larger ones stream. */
 const wholeResponseBytes = 1 << 20
@@ -35,6 +35,7 @@ const decodeInput = (body: unknown, maxQueryLength: number): Either.Either<Query
   const { query, params } = body as { query?: unknown; params?: unknown }
   if (typeof query !== "string")
     return Either.left(new InvalidRequest({ message: "query: expected a string" }))
+  if (query.trim() === "") return Either.left(new InvalidRequest({ message: "query: must not be empty" }))
   if (query.length > maxQueryLength) {
     return Either.left(
       new PayloadTooLarge({ message: `the query is longer than ${maxQueryLength} characters` })
@@ -67,6 +68,11 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
     const clock = yield* Effect.clock
     const maxRows = config.query.max_rows
     const timeout = config.query.timeout
+    const deadline = {
+      millis: Duration.toMillis(timeout),
+      reason: () =>
+        new QueryTimeout({ message: `the query ran longer than ${Duration.format(timeout)} and was stopped` })
+    }
     const writeTimeoutMillis = Duration.toMillis(config.server.write_timeout)
     const readOnly = config.security.read_only
 
@@ -130,6 +136,7 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
         if (streaming) {
           yield* write(res, last)
           if (truncated) res.addTrailers({ "X-Result-Truncated": "true" })
+          context.incomplete = false
           res.end()
           return
         }
@@ -140,6 +147,7 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
           "content-length": body.length
         }
         if (truncated) headers["x-result-truncated"] = "true"
+        context.incomplete = false
         res.writeHead(200, headers)
         res.end(body)
       })
@@ -150,18 +158,37 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
       encoder: ResultEncoder,
       error: ClientError,
       context: RequestContext
-    ) =>
-      Effect.sync(() => {
-        context.incomplete = true
-        context.errorCode = error.code
-        const marker = encoder.abort({ code: error.code, message: error.message })
-        const destroy = () => res.destroy()
-        const fallback = setTimeout(destroy, 1_000)
-        res.write(marker, () => {
-          clearTimeout(fallback)
-          destroy()
-        })
+    ) => {
+      // A stop that lands after the whole result was handed over changes nothing (and a write after
+      // end would emit an error nobody listens to).
+      if (res.writableEnded) return
+      context.incomplete = true
+      context.errorCode = error.code
+      const marker = encoder.abort({ code: error.code, message: error.message })
+      const destroy = () => res.destroy()
+      const fallback = setTimeout(destroy, 1_000)
+      res.write(marker, () => {
+        clearTimeout(fallback)
+        destroy()
       })
+    }
+
+    /** Answers for a query stopped from outside (deadline, cancel, instance deletion, shutdown). */
+    const stopped = (
+      res: ServerResponse,
+      encoder: ResultEncoder,
+      reason: StopReason | undefined,
+      context: RequestContext
+    ) => {
+      // Without a reason the client went away: nobody is left to tell, and the context says incomplete.
+      if (reason === undefined) return
+      if (res.headersSent) {
+        abort(res, encoder, reason, context)
+      } else {
+        context.errorCode = reason.code
+        writeError(res, reason, context.requestId)
+      }
+    }
 
     const serve = (
       context: RequestContext,
@@ -181,25 +208,29 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
         context.instanceId = instance.id
         instance.touch(clock.unsafeCurrentTimeMillis())
         const policy = { readOnly: readOnly || instance.shared }
+        // Incomplete until the whole result is handed to the socket: the audit line is written when
+        // the response closes, which for a client that went away is before this fiber has stopped.
+        context.incomplete = true
         yield* tracker
-          .track({ instanceId: instance.id, principal }, (running) =>
-            runner.execute(instance, input, policy, (cursor) => {
-              running.queryType = cursor.verdict.queryType
-              context.queryType = cursor.verdict.queryType
-              return respond(cursor, encoder, context, res)
-            })
+          .track(
+            { instanceId: instance.id, principal, deadline },
+            (running) =>
+              runner.execute(
+                instance,
+                input,
+                policy,
+                (cursor) => respond(cursor, encoder, context, res),
+                (verdict) => {
+                  running.queryType = verdict.queryType
+                  context.queryType = verdict.queryType
+                }
+              ),
+            (reason) => stopped(res, encoder, reason, context)
           )
           .pipe(
-            Effect.timeoutFail({
-              duration: timeout,
-              onTimeout: () =>
-                new QueryTimeout({
-                  message: `the query ran longer than ${Duration.format(timeout)} and was stopped`
-                })
-            }),
             Effect.catchIf(
-              (error) => res.headersSent && isClientError(error),
-              (error) => abort(res, encoder, error, context)
+              () => res.headersSent,
+              (error) => Effect.sync(() => abort(res, encoder, error, context))
             )
           )
       })

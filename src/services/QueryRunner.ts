@@ -44,6 +44,14 @@ const interruptGraceMillis = 5_000
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
+const interrupted = () => new Cancelled({ message: "the query was interrupted" })
+
+const failedMidStream = () =>
+  new SqlError({
+    message:
+      "the query failed after its result began streaming (DuckDB does not report the error at that point)"
+  })
+
 /**
  * Runs one client statement: a pooled connection, the statement gate (its verdict cached by text
  * and policy), a prepared statement cached per connection, parameters bound as data, and the result
@@ -112,10 +120,12 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
     const openCursor = (
       connection: PooledConnection,
       input: QueryInput,
-      policy: GatePolicy
+      policy: GatePolicy,
+      onVerdict: ((verdict: Verdict) => void) | undefined
     ): Effect.Effect<Cursor, QueryError> =>
       Effect.gen(function* () {
         const { verdict, prepared } = yield* prepare(connection, input.sql, policy)
+        onVerdict?.(verdict)
         prepared.clearBindings()
         const bound = bindParams(prepared, input.params)
         if (Either.isLeft(bound)) return yield* bound.left
@@ -126,16 +136,17 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
         for (let i = 0; i < result.columnCount; i++) {
           columns.push({ name: result.columnName(i), type: result.columnType(i) })
         }
-        const fetch = Effect.suspend(() => {
-          if (connection.interrupted)
-            return Effect.fail(new Cancelled({ message: "the query was interrupted" }))
+        const fetch: Cursor["fetch"] = Effect.suspend(() => {
+          if (connection.interrupted) return Effect.fail(interrupted())
           return duck(connection, () => result.fetchChunk()).pipe(
             Effect.mapError(sqlError),
-            Effect.flatMap((chunk) => {
-              // DuckDB reports an interrupted stream as a normal end; never let that pass for complete.
-              if (connection.interrupted)
-                return Effect.fail(new Cancelled({ message: "the query was interrupted" }))
-              return Effect.succeed(chunk === null || chunk.rowCount === 0 ? undefined : chunk)
+            Effect.flatMap((chunk): Cursor["fetch"] => {
+              if (connection.interrupted) return Effect.fail(interrupted())
+              if (chunk !== null && chunk.rowCount > 0) return Effect.succeed(chunk)
+              // DuckDB 1.5.6 ends a stream that failed (a runtime error in a later chunk, an interrupt)
+              // with an empty chunk, as if it were complete; only the result's state tells them apart.
+              if (!result.isStreaming) return Effect.fail(failedMidStream())
+              return Effect.succeed(undefined)
             })
           )
         })
@@ -172,17 +183,19 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
 
     /**
      * Runs `input` on `instance` and hands its cursor to `consume`; the connection goes back to the
-     * pool when `consume` ends, however it ends.
+     * pool when `consume` ends, however it ends. `onVerdict` learns what the statement is as soon as
+     * the gate has judged it, before DuckDB runs it (which, for an aggregate, is most of the work).
      */
     const execute = <A, E, R>(
       instance: Instance,
       input: QueryInput,
       policy: GatePolicy,
-      consume: (cursor: Cursor) => Effect.Effect<A, E, R>
+      consume: (cursor: Cursor) => Effect.Effect<A, E, R>,
+      onVerdict?: (verdict: Verdict) => void
     ): Effect.Effect<A, E | QueryError, R> =>
       Effect.acquireUseRelease(
         instance.acquire(),
-        (connection) => Effect.flatMap(openCursor(connection, input, policy), consume),
+        (connection) => Effect.flatMap(openCursor(connection, input, policy, onVerdict), consume),
         (connection, exit) => release(connection, exit)
       )
 

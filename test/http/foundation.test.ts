@@ -226,6 +226,7 @@ describe("query", () => {
   it("runs on an instance of one's own", async () => {
     const instance = await body(await call("/v1/instances", json({})))
     const response = await query("SELECT sum(range) AS total FROM range(1000)", String(instance.id))
+    // sum() is a HUGEINT; it fits in ±(2^53−1), so JSON gives a number (docs/results.md).
     expect((await body(response)).rows).toEqual([[499500]])
     await call(`/v1/instances/${instance.id}`, authed(apiKey, { method: "DELETE" }))
   })
