@@ -1,5 +1,5 @@
 import type { DuckDBConnection, DuckDBPreparedStatement } from "@duckdb/node-api"
-import { type Clock, Duration, Effect, Schedule, type Scope } from "effect"
+import { type Clock, Duration, Effect, Runtime, Schedule, type Scope } from "effect"
 import type { ConnectionPoolConfig } from "../domain/Config.js"
 import { PoolExhausted, ShuttingDown } from "../domain/Errors.js"
 
@@ -57,6 +57,13 @@ export class PooledConnection {
   }
 }
 
+interface Waiter {
+  readonly deadline: number
+  settled: boolean
+  readonly wake: () => void
+  readonly expire: () => void
+}
+
 export interface PoolStats {
   readonly inUse: number
   readonly idle: number
@@ -93,7 +100,11 @@ export const poolOptionsFromConfig = (config: ConnectionPoolConfig): PoolOptions
 export class ConnectionPool {
   private readonly idle: Array<PooledConnection> = []
   private readonly lent = new Set<PooledConnection>()
-  private readonly waiters = new Set<() => void>()
+  /** Callers waiting for a release, oldest (earliest deadline) first. */
+  private readonly waiters = new Set<Waiter>()
+  /** Fails waiters whose deadline passed; one fiber per pool, running only while someone waits. */
+  private sweeping = false
+  private runFork: (effect: Effect.Effect<void>) => void = () => {}
   private opening = 0
   private validating = 0
   private closed = false
@@ -118,6 +129,8 @@ export class ConnectionPool {
   ): Effect.Effect<ConnectionPool, never, Scope.Scope> =>
     Effect.gen(function* () {
       const pool = new ConnectionPool(connect, options, yield* Effect.clock)
+      const runtime = yield* Effect.runtime<never>()
+      pool.runFork = (effect) => void Runtime.runFork(runtime)(effect)
       yield* Effect.addFinalizer(() => pool.close)
       yield* pool.maintain
       // A pass that fails (a connection that cannot be opened) must not end the upkeep for good.
@@ -204,32 +217,68 @@ export class ConnectionPool {
           Effect.map(this.open, (connection) => this.lend(connection, this.now()))
         )
       }
-      return this.nextRelease.pipe(
-        Effect.interruptible,
-        Effect.timeoutFail({
-          duration: Duration.millis(Math.max(0, deadline - this.now())),
-          onTimeout: () =>
-            new PoolExhausted({
-              message: `no connection became free within ${Duration.format(this.options.acquireTimeout)}`
-            })
-        }),
-        // A wake-up that raced the timeout would be lost with this waiter: pass it on.
-        Effect.tapError(() => Effect.sync(() => this.wakeOne())),
-        Effect.zipRight(this.acquireSlow(deadline))
-      )
+      return Effect.zipRight(this.nextRelease(deadline), this.acquireSlow(deadline))
     })
   }
 
-  private readonly nextRelease: Effect.Effect<void> = Effect.async<void>((resume) => {
-    const wake = () => resume(Effect.void)
-    this.waiters.add(wake)
-    return Effect.sync(() => this.waiters.delete(wake))
-  })
+  /**
+   * Waits for a release until `deadline`. The deadline is kept by one sweeper per pool rather than a
+   * timer fiber per waiter: under load most queries wait here briefly, and forking a race for each
+   * of them cost more than the query itself.
+   */
+  private nextRelease(deadline: number): Effect.Effect<void, PoolExhausted> {
+    return Effect.async<void, PoolExhausted>((resume) => {
+      const waiter: Waiter = {
+        deadline,
+        settled: false,
+        wake: () => {
+          waiter.settled = true
+          resume(Effect.void)
+        },
+        expire: () => {
+          waiter.settled = true
+          resume(
+            Effect.fail(
+              new PoolExhausted({
+                message: `no connection became free within ${Duration.format(this.options.acquireTimeout)}`
+              })
+            )
+          )
+        }
+      }
+      this.waiters.add(waiter)
+      this.sweep()
+      return Effect.sync(() => {
+        // Interrupted after a wake-up it will not use: pass the wake-up on.
+        if (this.waiters.delete(waiter) === false && waiter.settled) this.wakeOne()
+      })
+    }).pipe(Effect.interruptible)
+  }
+
+  private sweep(): void {
+    if (this.sweeping) return
+    this.sweeping = true
+    const loop: Effect.Effect<void> = Effect.suspend(() => {
+      const now = this.now()
+      for (const waiter of this.waiters) {
+        if (waiter.deadline > now) break
+        this.waiters.delete(waiter)
+        waiter.expire()
+      }
+      const next = this.waiters.values().next()
+      if (next.done === true) {
+        this.sweeping = false
+        return Effect.void
+      }
+      return Effect.zipRight(Effect.sleep(Duration.millis(next.value.deadline - now)), loop)
+    })
+    this.runFork(loop)
+  }
 
   private wakeOne(): void {
-    for (const wake of this.waiters) {
-      this.waiters.delete(wake)
-      wake()
+    for (const waiter of this.waiters) {
+      this.waiters.delete(waiter)
+      waiter.wake()
       return
     }
   }
@@ -355,7 +404,8 @@ export class ConnectionPool {
     this.closed = true
     for (const connection of this.idle.splice(0)) connection.close()
     this.interruptAll()
-    for (const wake of this.waiters) wake()
+    const waiting = [...this.waiters]
     this.waiters.clear()
+    for (const waiter of waiting) waiter.wake()
   })
 }
