@@ -110,12 +110,14 @@ const setUp = (
     for (const database of spec.databases) {
       const extension = extensionForType(database.type)
       const missing = extension === undefined ? undefined : unavailable.get(extension)
+      // The plan first: a malformed connection string, a file outside the roots or a host the policy
+      // refuses is the client's error whether or not the scanner happens to be installed.
       const outcome = yield* Effect.either(
-        missing !== undefined
-          ? Effect.fail(missing)
-          : Effect.flatMap(planDatabase(database, context.attach), (plan) =>
-              Effect.as(attachOne(setup, plan, context.gate), plan.allowedPaths)
-            )
+        Effect.flatMap(planDatabase(database, context.attach), (plan) =>
+          missing !== undefined
+            ? Effect.fail(missing)
+            : Effect.as(attachOne(setup, plan, context.gate), plan.allowedPaths)
+        )
       )
       if (outcome._tag === "Right") {
         attached.push(database)
