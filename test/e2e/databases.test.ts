@@ -34,6 +34,18 @@ const start = async (dir: string, yaml: string) => {
   return server
 }
 
+/**
+ * Resolves once the child's output streams are closed too: its "exit" event may come before the last
+ * chunks of stdout/stderr have been read.
+ */
+const outputComplete = async (server: ServerProcess): Promise<void> => {
+  await server.exited
+  const { stdout, stderr } = server.child
+  if (stdout?.closed === false || stderr?.closed === false) {
+    await new Promise((resolve) => server.child.once("close", resolve))
+  }
+}
+
 const ready = async (server: ServerProcess) => {
   const response = await fetch(`${server.url}/ready`)
   return { status: response.status, body: (await response.json()) as Record<string, unknown> }
@@ -87,6 +99,7 @@ describe("configured databases in the built server", () => {
     expect(await ready(server)).toEqual({ status: 200, body: { status: "ready", databases: 2 } })
 
     expect(await server.stop("SIGTERM")).toBe(0)
+    await outputComplete(server)
     const lines = jsonLines(server.stdout())
     expect(lines.find((line) => line.alias === "late")).toMatchObject({
       level: "warn",
@@ -129,6 +142,7 @@ describe("configured databases in the built server", () => {
     const answer = await attach.text()
     expect(JSON.parse(answer)).toMatchObject({ code: "extension_unavailable" })
     expect(await server.stop("SIGTERM")).toBe(0)
+    await outputComplete(server)
     const printed = server.stdout() + server.stderr() + answer
     for (const secret of ["E2e-Pg-Secret", "e2e_user", "pg.e2e.example", "e2e_sales", "E2e-My-Secret"]) {
       expect(printed).not.toContain(secret)
@@ -171,6 +185,7 @@ describe("invalid connection strings in the config", () => {
     )
     const code = await server.exited
     expect(code).not.toBe(0)
+    await outputComplete(server)
     const problems = server.stderr().trim().split("\n")
     expect(problems).toEqual(
       expect.arrayContaining([
