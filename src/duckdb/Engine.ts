@@ -8,7 +8,7 @@ import {
 } from "../domain/Errors.js"
 import type { StatementGate } from "../services/StatementGate.js"
 import { type AttachContext, type DatabaseDescriptor, planDatabase } from "./Attachments.js"
-import type { AttachPlan } from "./AttachPlan.js"
+import { type AttachPlan, detachStatement } from "./AttachPlan.js"
 import { ConnectionPool, type PoolOptions } from "./ConnectionPool.js"
 import {
   classifyExtensionError,
@@ -67,9 +67,14 @@ const attachOne = (setup: DuckDBConnection, plan: AttachPlan, gate: StatementGat
     // The secret has done its work once the scanner holds the connection settings.
     for (const sql of plan.cleanup) yield* Effect.ignore(run(setup, sql))
     if (attached._tag === "Left") return yield* Effect.fail(attachFailure(plan, attached.left))
-    // Views and macros stored in a DuckDB file expand where the gate cannot see them.
+    // Views and macros stored in a DuckDB file expand where the gate cannot see them. A refused file
+    // is detached again: an engine that tolerates failures (the shared one) would otherwise keep
+    // serving it while reporting it as not attached.
     if (plan.type === "duckdb")
-      yield* gate.auditDatabase(setup, plan.alias).pipe(Effect.catchTag("SqlError", Effect.die))
+      yield* gate.auditDatabase(setup, plan.alias).pipe(
+        Effect.catchTag("SqlError", Effect.die),
+        Effect.tapError(() => Effect.orDie(run(setup, detachStatement(plan.alias))))
+      )
   })
 
 /** Loads the extensions the engine needs; those that cannot load are returned, not thrown. */
@@ -110,12 +115,14 @@ const setUp = (
     for (const database of spec.databases) {
       const extension = extensionForType(database.type)
       const missing = extension === undefined ? undefined : unavailable.get(extension)
+      // The plan first: a malformed connection string, a file outside the roots or a host the policy
+      // refuses is the client's error whether or not the scanner happens to be installed.
       const outcome = yield* Effect.either(
-        missing !== undefined
-          ? Effect.fail(missing)
-          : Effect.flatMap(planDatabase(database, context.attach), (plan) =>
-              Effect.as(attachOne(setup, plan, context.gate), plan.allowedPaths)
-            )
+        Effect.flatMap(planDatabase(database, context.attach), (plan) =>
+          missing !== undefined
+            ? Effect.fail(missing)
+            : Effect.as(attachOne(setup, plan, context.gate), plan.allowedPaths)
+        )
       )
       if (outcome._tag === "Right") {
         attached.push(database)

@@ -38,16 +38,47 @@ const realpathOrUndefined = (p: string) =>
     )
   )
 
-/** `fs.realpath` of the path, or of its nearest existing ancestor with the rest appended. */
-export const resolveThroughSymlinks = (absolute: string): Effect.Effect<string> =>
+const readlinkOrUndefined = (p: string) =>
+  Effect.promise(() =>
+    fs.readlink(p).then(
+      (target) => target,
+      () => undefined
+    )
+  )
+
+/** Symlinks followed by hand before giving up, as the kernel's ELOOP limit does. */
+const MaxSymlinkHops = 40
+
+/**
+ * `fs.realpath` of the path, or of its nearest existing ancestor with the rest appended; undefined for
+ * a symlink loop.
+ *
+ * A dangling symlink is followed by hand (`realpath` fails on it): the path returned is where it
+ * points, so the roots are checked against, and DuckDB opens, the target. Treating the link itself as
+ * the file would admit a link pointing out of the roots and answer "does not exist" for it, telling the
+ * client whether a file outside the roots exists; and DuckDB would follow the link to whatever is
+ * created there later.
+ */
+export const resolveThroughSymlinks = (absolute: string): Effect.Effect<string | undefined> =>
   Effect.gen(function* () {
     let current = path.resolve(absolute)
-    const rest: Array<string> = []
-    for (;;) {
+    let rest: Array<string> = []
+    const below = () => [...rest].reverse()
+    for (let hops = 0; ; ) {
       const real = yield* realpathOrUndefined(current)
-      if (real !== undefined) return rest.length === 0 ? real : path.join(real, ...rest.reverse())
+      if (real !== undefined) return rest.length === 0 ? real : path.join(real, ...below())
+      const target = yield* readlinkOrUndefined(current)
+      if (target !== undefined) {
+        if (++hops > MaxSymlinkHops) return undefined
+        // The link exists, so its directory does: resolve its target from the directory's real path.
+        const directory = path.dirname(current)
+        const realDirectory = (yield* realpathOrUndefined(directory)) ?? directory
+        current = path.resolve(realDirectory, target, ...below())
+        rest = []
+        continue
+      }
       const parent = path.dirname(current)
-      if (parent === current) return path.join(current, ...rest.reverse())
+      if (parent === current) return path.join(current, ...below())
       rest.push(path.basename(current))
       current = parent
     }
@@ -78,9 +109,14 @@ export const checkFileAttach = (
 ): Effect.Effect<AllowedFile, ForbiddenStatement> =>
   Effect.gen(function* () {
     if (source === "api" && resolvedRoots.length === 0) return yield* Effect.fail(forbidden(NoFileRoots))
-    const resolved = yield* resolveThroughSymlinks(connection.path)
-    if (source === "api" && !resolvedRoots.some((root) => isUnder(resolved, root))) {
+    const followed = yield* resolveThroughSymlinks(connection.path)
+    if (
+      source === "api" &&
+      (followed === undefined || !resolvedRoots.some((root) => isUnder(followed, root)))
+    ) {
       return yield* Effect.fail(forbidden(NotUnderFileRoots))
     }
+    // A symlink loop in the config's own path: DuckDB's error on opening it says so.
+    const resolved = followed ?? connection.path
     return { type: connection.type, path: resolved, allowedPaths: allowedPathsFor(connection.type, resolved) }
   })
