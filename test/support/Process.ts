@@ -56,7 +56,8 @@ export const spawnServer = (
     err += chunk.toString()
   })
   const exited = new Promise<number | string>((resolve) =>
-    child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown"))
+    // "close", not "exit": only then has everything the child printed been read.
+    child.once("close", (code, signal) => resolve(code ?? signal ?? "unknown"))
   )
   return {
     child,
