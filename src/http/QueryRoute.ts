@@ -11,8 +11,7 @@ import { makeEncoder, type ResultEncoder } from "../results/Encoder.js"
 import { negotiateFormat } from "../results/Format.js"
 import { AppConfig } from "../services/AppConfig.js"
 import { InstanceRegistry } from "../services/InstanceRegistry.js"
-import type { Cursor, QueryInput } from "../services/QueryRunner.js"
-import { QueryRunner } from "../services/QueryRunner.js"
+import { type Cursor, type QueryInput, QueryRunner, type StopSignal } from "../services/QueryRunner.js"
 import { QueryTracker, type StopReason } from "../services/QueryTracker.js"
 import { readJsonBody } from "./Body.js"
 import type { RequestContext } from "./RequestContext.js"
@@ -76,81 +75,98 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
     const writeTimeoutMillis = Duration.toMillis(config.server.write_timeout)
     const readOnly = config.security.read_only
 
-    /** Resolves once the socket took the bytes, or fails when the client stops reading for too long. */
-    const write = (res: ServerResponse, bytes: Uint8Array): Effect.Effect<void, Cancelled> =>
-      res.write(bytes)
-        ? Effect.void
-        : Effect.async<void, Cancelled>((resume) => {
-            const done = () => {
-              clearTimeout(timer)
-              res.off("drain", done)
-              resume(Effect.void)
-            }
-            const timer = setTimeout(() => {
-              res.off("drain", done)
-              resume(Effect.fail(new Cancelled({ message: "the client stopped reading the result" })))
-            }, writeTimeoutMillis)
-            res.on("drain", done)
-            return Effect.sync(() => {
-              clearTimeout(timer)
-              res.off("drain", done)
-            })
-          })
+    /**
+     * Resolves once the socket took the bytes; rejects when the client stops reading for longer than
+     * `server.write_timeout`, or when the query is stopped while waiting.
+     */
+    const write = (res: ServerResponse, bytes: Uint8Array, signal: StopSignal): Promise<void> | undefined => {
+      if (res.write(bytes)) return undefined
+      return new Promise<void>((resolve, reject) => {
+        const cleanup = () => {
+          clearTimeout(timer)
+          res.off("drain", done)
+          forget()
+        }
+        const done = () => {
+          cleanup()
+          resolve()
+        }
+        const timer = setTimeout(() => {
+          cleanup()
+          reject(new Cancelled({ message: "the client stopped reading the result" }))
+        }, writeTimeoutMillis)
+        const forget = signal.onStop(() => {
+          cleanup()
+          reject(new Cancelled({ message: "the query was stopped" }))
+        })
+        res.on("drain", done)
+      })
+    }
 
-    const respond = (cursor: Cursor, encoder: ResultEncoder, context: RequestContext, res: ServerResponse) =>
-      Effect.gen(function* () {
-        const parts: Array<Uint8Array> = [encoder.begin(cursor.columns)]
-        let buffered = parts[0]!.length
-        let rowCount = 0
-        let truncated = false
-        let streaming = false
-        const emit = (bytes: Uint8Array) => {
-          if (streaming) return write(res, bytes)
+    /**
+     * Encodes chunks as DuckDB produces them. A result that ends within `wholeResponseBytes` is sent
+     * in one write with a Content-Length; past that, headers go out and the rest streams with the
+     * socket's backpressure.
+     */
+    const respond = async (
+      cursor: Cursor,
+      encoder: ResultEncoder,
+      context: RequestContext,
+      res: ServerResponse,
+      signal: StopSignal
+    ): Promise<void> => {
+      const parts: Array<Uint8Array> = [encoder.begin(cursor.columns)]
+      let buffered = parts[0]!.length
+      let rowCount = 0
+      let truncated = false
+      let streaming = false
+      while (true) {
+        const chunk = await cursor.next()
+        if (chunk === undefined) break
+        if (rowCount === maxRows) {
+          truncated = true
+          break
+        }
+        const take = Math.min(chunk.rowCount, maxRows - rowCount)
+        const bytes = encoder.rows(chunk, take)
+        rowCount += take
+        context.rowsReturned = rowCount
+        if (streaming) {
+          await write(res, bytes, signal)
+        } else {
           parts.push(bytes)
           buffered += bytes.length
-          return Effect.void
-        }
-        while (true) {
-          const chunk = yield* cursor.fetch
-          if (chunk === undefined) break
-          if (rowCount === maxRows) {
-            truncated = true
-            break
-          }
-          const take = Math.min(chunk.rowCount, maxRows - rowCount)
-          yield* emit(encoder.rows(chunk, take))
-          rowCount += take
-          context.rowsReturned = rowCount
-          if (take < chunk.rowCount) {
-            truncated = true
-            break
-          }
-          if (!streaming && buffered > wholeResponseBytes) {
+          if (buffered > wholeResponseBytes) {
             streaming = true
             res.writeHead(200, { "content-type": encoder.mediaType, trailer: "X-Result-Truncated" })
-            for (const part of parts.splice(0)) yield* write(res, part)
+            for (const part of parts.splice(0)) await write(res, part, signal)
           }
         }
-        context.truncated = truncated
-        const last = encoder.end({ rowCount, truncated })
-        if (streaming) {
-          yield* write(res, last)
-          if (truncated) res.addTrailers({ "X-Result-Truncated": "true" })
-          context.incomplete = false
-          res.end()
-          return
+        if (take < chunk.rowCount) {
+          truncated = true
+          break
         }
-        parts.push(last)
-        const body = Buffer.concat(parts, buffered + last.length)
-        const headers: Record<string, string | number> = {
-          "content-type": encoder.mediaType,
-          "content-length": body.length
-        }
-        if (truncated) headers["x-result-truncated"] = "true"
+      }
+      context.truncated = truncated
+      const last = encoder.end({ rowCount, truncated })
+      if (streaming) {
+        await write(res, last, signal)
+        if (truncated) res.addTrailers({ "X-Result-Truncated": "true" })
         context.incomplete = false
-        res.writeHead(200, headers)
-        res.end(body)
-      })
+        res.end()
+        return
+      }
+      parts.push(last)
+      const body = parts.length === 1 ? last : Buffer.concat(parts, buffered + last.length)
+      const headers: Record<string, string | number> = {
+        "content-type": encoder.mediaType,
+        "content-length": body.length
+      }
+      if (truncated) headers["x-result-truncated"] = "true"
+      context.incomplete = false
+      res.writeHead(200, headers)
+      res.end(body)
+    }
 
     /** The result had begun: say why in the format's own way, then break the transfer. */
     const abort = (
@@ -219,7 +235,7 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
                 instance,
                 input,
                 policy,
-                (cursor) => respond(cursor, encoder, context, res),
+                (cursor, signal) => respond(cursor, encoder, context, res, signal),
                 (verdict) => {
                   running.queryType = verdict.queryType
                   context.queryType = verdict.queryType

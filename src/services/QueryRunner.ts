@@ -1,9 +1,10 @@
-import type { DuckDBDataChunk, DuckDBPreparedStatement, DuckDBResult } from "@duckdb/node-api"
-import { Effect, Either, Exit } from "effect"
+import type { DuckDBDataChunk, DuckDBPreparedStatement } from "@duckdb/node-api"
+import { Cause, Effect, Either, Exit, Option, Runtime } from "effect"
 import {
   Cancelled,
   type ForbiddenStatement,
   type InvalidRequest,
+  isClientError,
   type PoolExhausted,
   type ReadOnly,
   type ShuttingDown,
@@ -25,8 +26,34 @@ export interface QueryInput {
 export interface Cursor {
   readonly verdict: Verdict
   readonly columns: ReadonlyArray<ResultColumn>
-  /** The next chunk, or undefined once the result is complete. */
-  readonly fetch: Effect.Effect<DuckDBDataChunk | undefined, SqlError | Cancelled>
+  /** The next chunk, or undefined once the result is complete; rejects with a client error. */
+  next(): Promise<DuckDBDataChunk | undefined>
+}
+
+/** Tells the code reading a result that its query was stopped (deadline, cancel, client gone). */
+export class StopSignal {
+  stopped = false
+  private listeners: Array<() => void> | undefined = undefined
+
+  /** Calls `listener` on stop; returns a function that forgets it. */
+  onStop(listener: () => void): () => void {
+    if (this.stopped) {
+      listener()
+      return () => {}
+    }
+    ;(this.listeners ??= []).push(listener)
+    return () => {
+      const index = this.listeners?.indexOf(listener) ?? -1
+      if (index >= 0) this.listeners!.splice(index, 1)
+    }
+  }
+
+  stop(): void {
+    if (this.stopped) return
+    this.stopped = true
+    for (const listener of this.listeners ?? []) listener()
+    this.listeners = undefined
+  }
 }
 
 export type QueryError =
@@ -52,151 +79,178 @@ const failedMidStream = () =>
       "the query failed after its result began streaming (DuckDB does not report the error at that point)"
   })
 
+const sqlError = (error: unknown) => new SqlError({ message: scrubMessage(messageOf(error)) })
+
 /**
  * Runs one client statement: a pooled connection, the statement gate (its verdict cached by text
  * and policy), a prepared statement cached per connection, parameters bound as data, and the result
- * streamed chunk by chunk. Each DuckDB call is one async step; an interrupted query is interrupted in
- * DuckDB too, and its connection is only reused once DuckDB has let go of it.
+ * streamed chunk by chunk.
+ *
+ * The work on the connection is one plain async function: one await per DuckDB call and nothing
+ * else, because on the hot path each effect step per query cost more than DuckDB answering
+ * `SELECT 42`. It stays an interruptible effect: interrupting it interrupts DuckDB and waits until
+ * DuckDB has let go of the connection before the connection returns to the pool.
  */
 export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryRunner", {
   effect: Effect.gen(function* () {
     const gate = yield* StatementGate
+    const runExit = Runtime.runPromiseExit(yield* Effect.runtime<never>())
     const verdicts = new Map<string, Verdict>()
 
-    const rememberVerdict = (key: string, verdict: Verdict) => {
-      verdicts.set(key, verdict)
-      if (verdicts.size > verdictCacheSize) verdicts.delete(verdicts.keys().next().value!)
+    /** The value of a server-side effect, or its typed failure thrown as is. */
+    const unwrap = async <A, E>(effect: Effect.Effect<A, E>): Promise<A> => {
+      const exit = await runExit(effect)
+      if (Exit.isSuccess(exit)) return exit.value
+      const failure = Cause.failureOption(exit.cause)
+      throw Option.isSome(failure) ? failure.value : Cause.squash(exit.cause)
     }
 
-    /** A DuckDB promise as one effect, remembered on the connection so an interrupt can wait for it. */
-    const duck = <A>(connection: PooledConnection, call: () => Promise<A>) =>
-      Effect.tryPromise({
-        try: () => {
-          const pending = call()
-          connection.pending = pending
-          return pending
-        },
-        catch: (error) => error
-      })
+    /** A DuckDB call, remembered on the connection so that an interrupt can wait for it. */
+    const duck = <A>(connection: PooledConnection, pending: Promise<A>): Promise<A> => {
+      connection.pending = pending
+      return pending
+    }
 
-    const sqlError = (error: unknown) => new SqlError({ message: scrubMessage(messageOf(error)) })
+    const scrubbed = (error: unknown): unknown =>
+      error instanceof SqlError ? new SqlError({ message: scrubMessage(error.message) }) : error
 
     /**
      * The gate's verdict is cached by text and policy; what runs is always the statement the gate
      * verified (`verdict.sql`), prepared once per connection and reused.
      */
-    const prepare = (
-      connection: PooledConnection,
-      sql: string,
-      policy: GatePolicy
-    ): Effect.Effect<{ verdict: Verdict; prepared: DuckDBPreparedStatement }, QueryError> => {
+    const prepare = async (connection: PooledConnection, sql: string, policy: GatePolicy) => {
       const key = policy.readOnly ? `r:${sql}` : `w:${sql}`
-      const cachedVerdict = verdicts.get(key)
-      const decided: Effect.Effect<Verdict, QueryError> =
-        cachedVerdict !== undefined
-          ? Effect.succeed(cachedVerdict)
-          : Effect.tap(gate.decide(connection.raw, sql, policy), (verdict) => rememberVerdict(key, verdict))
-      return Effect.flatMap(decided, (verdict) => {
-        const cached = connection.cachedStatement(verdict.sql)
-        if (cached !== undefined) return Effect.succeed({ verdict, prepared: cached })
-        // Run as one tracked DuckDB call, so that an interrupt waits for this prepare like any other.
-        return duck(connection, () =>
-          Effect.runPromiseExit(gate.prepareVerified(connection.raw, verdict))
-        ).pipe(
-          Effect.orDie,
-          Effect.flatten,
-          Effect.mapError(scrubbed),
-          Effect.map((prepared) => {
-            connection.cacheStatement(verdict.sql, prepared)
-            return { verdict, prepared }
-          })
+      let verdict = verdicts.get(key)
+      if (verdict === undefined) {
+        verdict = await unwrap(gate.decide(connection.raw, sql, policy)).catch((error) => {
+          throw scrubbed(error)
+        })
+        verdicts.set(key, verdict)
+        if (verdicts.size > verdictCacheSize) verdicts.delete(verdicts.keys().next().value!)
+      }
+      let prepared: DuckDBPreparedStatement | undefined = connection.cachedStatement(verdict.sql)
+      if (prepared === undefined) {
+        prepared = await duck(connection, unwrap(gate.prepareVerified(connection.raw, verdict))).catch(
+          (error) => {
+            throw scrubbed(error)
+          }
         )
-      })
+        connection.cacheStatement(verdict.sql, prepared)
+      }
+      return { verdict, prepared }
     }
 
-    const scrubbed = <E extends QueryError>(error: E): E =>
-      error._tag === "SqlError" ? (new SqlError({ message: scrubMessage(error.message) }) as E) : error
-
-    const openCursor = (
+    const open = async (
       connection: PooledConnection,
       input: QueryInput,
       policy: GatePolicy,
+      signal: StopSignal,
       onVerdict: ((verdict: Verdict) => void) | undefined
-    ): Effect.Effect<Cursor, QueryError> =>
-      Effect.gen(function* () {
-        const { verdict, prepared } = yield* prepare(connection, input.sql, policy)
-        onVerdict?.(verdict)
-        prepared.clearBindings()
-        const bound = bindParams(prepared, input.params)
-        if (Either.isLeft(bound)) return yield* bound.left
-        const result: DuckDBResult = yield* duck(connection, () => prepared.stream()).pipe(
-          Effect.mapError(sqlError)
-        )
-        const columns: Array<ResultColumn> = []
-        for (let i = 0; i < result.columnCount; i++) {
-          columns.push({ name: result.columnName(i), type: result.columnType(i) })
-        }
-        const fetch: Cursor["fetch"] = Effect.suspend(() => {
-          if (connection.interrupted) return Effect.fail(interrupted())
-          return duck(connection, () => result.fetchChunk()).pipe(
-            Effect.mapError(sqlError),
-            Effect.flatMap((chunk): Cursor["fetch"] => {
-              if (connection.interrupted) return Effect.fail(interrupted())
-              if (chunk !== null && chunk.rowCount > 0) return Effect.succeed(chunk)
-              // DuckDB 1.5.6 ends a stream that failed (a runtime error in a later chunk, an interrupt)
-              // with an empty chunk, as if it were complete; only the result's state tells them apart.
-              if (!result.isStreaming) return Effect.fail(failedMidStream())
-              return Effect.succeed(undefined)
-            })
-          )
-        })
-        return { verdict, columns, fetch }
+    ): Promise<Cursor> => {
+      const { verdict, prepared } = await prepare(connection, input.sql, policy)
+      onVerdict?.(verdict)
+      prepared.clearBindings()
+      const bound = bindParams(prepared, input.params)
+      if (Either.isLeft(bound)) throw bound.left
+      const result = await duck(connection, prepared.stream()).catch((error) => {
+        throw sqlError(error)
       })
-
-    const release = (connection: PooledConnection, exit: Exit.Exit<unknown, unknown>) => {
-      if (Exit.isSuccess(exit) && !connection.interrupted) {
-        return Effect.sync(() => connection.owner.release(connection))
+      const columns: Array<ResultColumn> = []
+      for (let i = 0; i < result.columnCount; i++) {
+        columns.push({ name: result.columnName(i), type: result.columnType(i) })
       }
-      connection.raw.interrupt()
-      const pending = connection.pending
-      return Effect.promise(
-        () =>
-          new Promise<boolean>((resolve) => {
-            if (pending === undefined) return resolve(true)
-            const timer = setTimeout(() => resolve(false), interruptGraceMillis)
-            pending
-              .then(
-                () => resolve(true),
-                () => resolve(true)
-              )
-              .finally(() => clearTimeout(timer))
+      const stoppedFromOutside = () => signal.stopped || connection.interrupted
+      return {
+        verdict,
+        columns,
+        next: async () => {
+          if (stoppedFromOutside()) throw interrupted()
+          const chunk = await duck(connection, result.fetchChunk()).catch((error) => {
+            throw sqlError(error)
           })
-      ).pipe(
-        Effect.map((stopped) => {
-          connection.pending = undefined
-          connection.interrupted = false
-          if (stopped) connection.owner.release(connection, true)
-          else connection.owner.discard(connection)
+          if (stoppedFromOutside()) throw interrupted()
+          if (chunk !== null && chunk.rowCount > 0) return chunk
+          // DuckDB 1.5.6 ends a stream that failed (a runtime error in a later chunk, an interrupt)
+          // with an empty chunk, as if it were complete; only the result's state tells them apart.
+          if (!result.isStreaming) throw failedMidStream()
+          return undefined
+        }
+      }
+    }
+
+    /** Back to the pool, or, after a failure or a stop, marked for validation; closed if DuckDB never let go. */
+    const giveBack = (connection: PooledConnection, clean: boolean, abandoned: boolean) => {
+      connection.pending = undefined
+      if (abandoned) return connection.owner.discard(connection)
+      const suspect = !clean || connection.interrupted
+      connection.interrupted = false
+      connection.owner.release(connection, suspect)
+    }
+
+    const runOn = <A>(
+      connection: PooledConnection,
+      input: QueryInput,
+      policy: GatePolicy,
+      consume: (cursor: Cursor, signal: StopSignal) => Promise<A>,
+      onVerdict: ((verdict: Verdict) => void) | undefined
+    ): { readonly effect: Effect.Effect<A, QueryError>; readonly started: boolean } => {
+      const run = {
+        started: false,
+        effect: Effect.async<A, QueryError>((resume) => {
+          run.started = true
+          const signal = new StopSignal()
+          let abandoned = false
+          const settled = open(connection, input, policy, signal, onVerdict)
+            .then((cursor) => consume(cursor, signal))
+            .then(
+              (value) => {
+                giveBack(connection, true, abandoned)
+                if (!signal.stopped) resume(Effect.succeed(value))
+              },
+              (error: unknown) => {
+                giveBack(connection, false, abandoned)
+                if (signal.stopped) return
+                resume(isClientError(error) ? Effect.fail(error as QueryError) : Effect.die(error))
+              }
+            )
+          return Effect.promise(() => {
+            signal.stop()
+            connection.raw.interrupt()
+            let timer: ReturnType<typeof setTimeout> | undefined
+            const gaveUp = new Promise<void>((resolve) => {
+              timer = setTimeout(() => {
+                abandoned = true
+                resolve()
+              }, interruptGraceMillis)
+            })
+            return Promise.race([settled, gaveUp]).finally(() => clearTimeout(timer))
+          })
         })
-      )
+      }
+      return run
     }
 
     /**
      * Runs `input` on `instance` and hands its cursor to `consume`; the connection goes back to the
      * pool when `consume` ends, however it ends. `onVerdict` learns what the statement is as soon as
      * the gate has judged it, before DuckDB runs it (which, for an aggregate, is most of the work).
+     * `consume` rejects with a client error to fail the query; the signal tells it of a stop.
      */
-    const execute = <A, E, R>(
+    const execute = <A>(
       instance: Instance,
       input: QueryInput,
       policy: GatePolicy,
-      consume: (cursor: Cursor) => Effect.Effect<A, E, R>,
+      consume: (cursor: Cursor, signal: StopSignal) => Promise<A>,
       onVerdict?: (verdict: Verdict) => void
-    ): Effect.Effect<A, E | QueryError, R> =>
-      Effect.acquireUseRelease(
-        instance.acquire(),
-        (connection) => Effect.flatMap(openCursor(connection, input, policy, onVerdict), consume),
-        (connection, exit) => release(connection, exit)
+    ): Effect.Effect<A, QueryError> =>
+      // Uninterruptible between acquiring and starting, so that a connection is never lent and lost.
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(instance.acquire(), (connection) => {
+          const run = runOn(connection, input, policy, consume, onVerdict)
+          return restore(run.effect).pipe(
+            Effect.onInterrupt(() => Effect.sync(() => run.started || giveBack(connection, true, false)))
+          )
+        })
       )
 
     return {
