@@ -41,7 +41,8 @@ export class StopSignal {
       listener()
       return () => {}
     }
-    ;(this.listeners ??= []).push(listener)
+    if (this.listeners === undefined) this.listeners = []
+    this.listeners.push(listener)
     return () => {
       const index = this.listeners?.indexOf(listener) ?? -1
       if (index >= 0) this.listeners!.splice(index, 1)
