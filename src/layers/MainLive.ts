@@ -1,8 +1,9 @@
-import { HttpApiBuilder, HttpApiScalar } from "@effect/platform"
+import { HttpApiBuilder } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Cause, Effect, Layer } from "effect"
 import { Api } from "../http/Api.js"
 import { DatabasesHttp } from "../http/DatabasesHttp.js"
+import { DocsLive } from "../http/DocsHttp.js"
 import { Gateway } from "../http/Gateway.js"
 import { HealthHttp } from "../http/HealthHttp.js"
 import { AuthenticationLive, ErrorMiddlewareLive } from "../http/HttpMiddleware.js"
@@ -61,10 +62,10 @@ export const ServicesLive = Layer.mergeAll(
   )
 )
 
-/** `/openapi.json` and `/docs` (Scalar, its script served inline: no CDN). */
-const DocsLive = Layer.mergeAll(
+/** `/openapi.json` and the `/docs` page, both from the HttpApi definition. */
+const ApiDescriptionLive = Layer.mergeAll(
   HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" }),
-  HttpApiScalar.layer({ path: "/docs" })
+  DocsLive
 )
 
 const ApiLive = HttpApiBuilder.api(Api).pipe(
@@ -77,7 +78,7 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 /** The HTTP server with everything it serves, given a configuration. */
 export const HttpLive = ServerLive.pipe(
   Layer.provide(ErrorMiddlewareLive),
-  Layer.provide(DocsLive),
+  Layer.provide(ApiDescriptionLive),
   Layer.provide(ApiLive),
   Layer.provide(Gateway.Default),
   Layer.provide([HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer, NodeHttpServer.layerContext]),

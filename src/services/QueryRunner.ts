@@ -160,6 +160,8 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
       for (let i = 0; i < result.columnCount; i++) {
         columns.push({ name: result.columnName(i), type: result.columnType(i) })
       }
+      // Statements that are not queries (CREATE TABLE AS, INSERT) answer with a materialized result.
+      const streamed = result.isStreaming
       const stoppedFromOutside = () => signal.stopped || connection.interrupted
       return {
         verdict,
@@ -173,7 +175,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
           if (chunk !== null && chunk.rowCount > 0) return chunk
           // DuckDB 1.5.6 ends a stream that failed (a runtime error in a later chunk, an interrupt)
           // with an empty chunk, as if it were complete; only the result's state tells them apart.
-          if (!result.isStreaming) throw failedMidStream()
+          if (streamed && !result.isStreaming) throw failedMidStream()
           return undefined
         }
       }

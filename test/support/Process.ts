@@ -8,7 +8,7 @@ export const projectRoot = path.resolve(import.meta.dirname, "../..")
 
 /** The built server, built once if a test run did not go through `npm test`'s build first. */
 export const ensureBuilt = (): void => {
-  if (!fs.existsSync(path.join(projectRoot, "dist/main.js"))) {
+  if (!fs.existsSync(path.join(projectRoot, "dist/pondpilot-proxy.mjs"))) {
     execFileSync("npm", ["run", "build", "--silent"], { cwd: projectRoot, stdio: "inherit" })
   }
 }

@@ -1,0 +1,60 @@
+import { HttpApi, HttpApiBuilder, HttpServerResponse, OpenApi } from "@effect/platform"
+import { Effect } from "effect"
+
+/**
+ * `GET /docs`: an API reference page (Scalar) rendered from the same OpenAPI document as
+ * `/openapi.json`, with its script served by the proxy itself (no CDN).
+ *
+ * The script is the one @effect/platform ships for `HttpApiScalar`, loaded on the first request
+ * rather than at start: it is a 3 MB string that would otherwise sit in every idle process, twice
+ * (as source and as a rendered page).
+ */
+const scalarScript = Effect.cached(
+  Effect.promise(async () => {
+    const platform = import.meta.resolve("@effect/platform")
+    const module = (await import(new URL("./internal/httpApiScalar.js", platform).href)) as {
+      javascript: string
+    }
+    return module.javascript
+  })
+)
+
+const escapeJson = (value: unknown) => JSON.stringify(value).replaceAll("<", "\\u003c")
+
+const page = (spec: OpenApi.OpenAPISpec) => `<!doctype html>
+<html>
+  <head>
+    <meta charset="utf-8" />
+    <title>${spec.info.title.replaceAll("<", "&lt;")}</title>
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+  </head>
+  <body>
+    <script id="api-reference" type="application/json">${escapeJson(spec)}</script>
+    <script>document.getElementById("api-reference").dataset.configuration = ${escapeJson(
+      JSON.stringify({ _integration: "html" })
+    )}</script>
+    <script src="/docs/scalar.js"></script>
+  </body>
+</html>`
+
+export const DocsLive = HttpApiBuilder.Router.use((router) =>
+  Effect.gen(function* () {
+    const { api } = yield* HttpApi.Api
+    const script = yield* scalarScript
+    const html = Effect.cached(Effect.sync(() => page(OpenApi.fromApi(api))))
+    const htmlOnce = yield* html
+    yield* router.get(
+      "/docs",
+      Effect.map(htmlOnce, (body) => HttpServerResponse.html(body))
+    )
+    yield* router.get(
+      "/docs/scalar.js",
+      Effect.map(script, (body) =>
+        HttpServerResponse.text(body, {
+          contentType: "text/javascript; charset=utf-8",
+          headers: { "cache-control": "public, max-age=86400" }
+        })
+      )
+    )
+  })
+)
