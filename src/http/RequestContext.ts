@@ -37,8 +37,12 @@ export const contextOf = (request: IncomingMessage): RequestContext | undefined 
 
 const requestIdPattern = /^[A-Za-z0-9._-]{1,128}$/
 
+// Unique per process (a random prefix) and per request (a counter): no entropy drawn per request.
+const processPrefix = `req_${randomBytes(6).toString("base64url")}`
+let requestCounter = 0
+
 /** A client's `X-Request-ID` is kept when it is 1–128 chars of `[A-Za-z0-9._-]`; otherwise one is made. */
 export const chooseRequestId = (header: string | Array<string> | undefined): string =>
   typeof header === "string" && requestIdPattern.test(header)
     ? header
-    : `req_${randomBytes(12).toString("base64url")}`
+    : `${processPrefix}${(requestCounter++).toString(36).padStart(6, "0")}`
