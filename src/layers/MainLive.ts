@@ -1,7 +1,8 @@
-import { HttpApiBuilder, HttpApiScalar } from "@effect/platform"
+import { HttpApiBuilder } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Cause, Effect, Layer } from "effect"
 import { Api } from "../http/Api.js"
+import { ApiDocsLive } from "../http/ApiDocs.js"
 import { DatabasesHttp } from "../http/DatabasesHttp.js"
 import { Gateway } from "../http/Gateway.js"
 import { HealthHttp } from "../http/HealthHttp.js"
@@ -61,12 +62,6 @@ export const ServicesLive = Layer.mergeAll(
   )
 )
 
-/** `/openapi.json` and `/docs` (Scalar, its script served inline: no CDN). */
-const DocsLive = Layer.mergeAll(
-  HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" }),
-  HttpApiScalar.layer({ path: "/docs" })
-)
-
 const ApiLive = HttpApiBuilder.api(Api).pipe(
   Layer.provide(
     Layer.mergeAll(HealthHttp, InstancesHttp, DatabasesHttp, QueryHttp, QueriesHttp, MetricsHttp)
@@ -77,7 +72,7 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 /** The HTTP server with everything it serves, given a configuration. */
 export const HttpLive = ServerLive.pipe(
   Layer.provide(ErrorMiddlewareLive),
-  Layer.provide(DocsLive),
+  Layer.provide(ApiDocsLive),
   Layer.provide(ApiLive),
   Layer.provide(Gateway.Default),
   Layer.provide([HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer, NodeHttpServer.layerContext]),
