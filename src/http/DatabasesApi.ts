@@ -20,7 +20,8 @@ export const AttachBody = Schema.Struct({
       "postgresql://user:pass@host:port/db?sslmode=…, libpq key=value, mysql://user:pass@host:port/db, " +
       "or a SQLite/DuckDB file path under duckdb.file_roots"
   })
-}).annotations({ identifier: "AttachDatabase" })
+  // Unknown keys (a misspelt `connection_string`, a `readOnly: false`) are refused, not ignored.
+}).annotations({ identifier: "AttachDatabase", parseOptions: { onExcessProperty: "error" } })
 
 const instancePath = Schema.Struct({ id: InstanceId })
 

@@ -31,7 +31,7 @@ const page = (spec: OpenApi.OpenAPISpec) => `<!doctype html>
   <body>
     <script id="api-reference" type="application/json">${escapeJson(spec)}</script>
     <script>document.getElementById("api-reference").dataset.configuration = ${escapeJson(
-      JSON.stringify({ _integration: "html" })
+      JSON.stringify({ _integration: "html", withDefaultFonts: false })
     )}</script>
     <script src="/docs/scalar.js"></script>
   </body>

@@ -1,15 +1,31 @@
-import { type ClientError, InvalidRequest } from "../domain/Errors.js"
+import { ReservedAliases } from "../domain/Config.js"
+import type { ClientError } from "../domain/Errors.js"
 
 /**
- * The generated document describes errors as the Effect classes they are in code; on the wire every
- * one of them is `{"code","error","requestId"}` (the gateway and the error middleware render them).
- * This rewrites the document to say what clients actually receive, and adds what the schemas cannot
- * carry: the API-key scheme and the query endpoint's other result media types.
+ * The generated document describes errors as the Effect classes they are in code, and every error
+ * the Api declares globally on every endpoint. On the wire every error is `{"code","error","requestId"}`
+ * and the gateway decides which of its own errors a route can give (probes are never limited nor
+ * authenticated, bodies are only checked where there are bodies). This rewrites the document to say
+ * what clients actually receive, and adds what the schemas cannot carry: the configured
+ * authentication, the request-id and rate-limit headers, the query endpoint's other media types.
  */
 
 type Json = Record<string, any>
 
-const errorCodes: Record<ClientError["_tag"], string> = {
+/** What of the configuration the document depends on. */
+export interface DocumentOptions {
+  readonly authentication: "api-key" | "jwt" | "none"
+  readonly apiKeyHeader: string
+  readonly metricsRequireAuth: boolean
+}
+
+export const defaultDocumentOptions: DocumentOptions = {
+  authentication: "api-key",
+  apiKeyHeader: "X-API-Key",
+  metricsRequireAuth: false
+}
+
+export const errorCodes: Record<ClientError["_tag"] | "Internal", string> = {
   InvalidRequest: "invalid_request",
   SqlError: "sql_error",
   Unauthorized: "unauthorized",
@@ -32,16 +48,64 @@ const errorCodes: Record<ClientError["_tag"], string> = {
   Internal: "internal"
 }
 
+const statusOfError: Record<string, string> = {
+  InvalidRequest: "400",
+  Unauthorized: "401",
+  PayloadTooLarge: "413",
+  UnsupportedMediaType: "415",
+  RateLimited: "429",
+  ShuttingDown: "503",
+  Internal: "500"
+}
+
+const schemaRef = (name: string) => `#/components/schemas/${name}`
+const refName = (ref: unknown): string | undefined =>
+  typeof ref === "string" && ref.startsWith("#/components/schemas/") ? ref.slice(21) : undefined
+
 const wireError = (code: string): Json => ({
   type: "object",
   required: ["code", "error", "requestId"],
   properties: {
     code: { type: "string", enum: [code] },
     error: { type: "string", description: "A human message; never secrets, stack traces or server paths" },
-    requestId: { type: "string", description: "Also in the X-Request-ID header" }
+    requestId: { type: "string", description: "The request's id, also in the X-Request-ID header" }
   },
   additionalProperties: false
 })
+
+const notReady: Json = {
+  type: "object",
+  required: ["status", "error"],
+  properties: {
+    status: { type: "string", enum: ["not_ready"] },
+    error: { type: "string", description: "Why: starting, shutting down, or which database is down" }
+  },
+  additionalProperties: false
+}
+
+const headers: Json = {
+  RequestId: {
+    description: "The client's X-Request-ID when it was 1–128 characters of [A-Za-z0-9._-], else a new id",
+    schema: { type: "string", pattern: "^[A-Za-z0-9._-]{1,128}$" }
+  },
+  RetryAfter: {
+    description: "Whole seconds (at least 1) before the client may try again",
+    schema: { type: "integer", minimum: 1 }
+  },
+  ResultTruncated: {
+    description: "`true` when query.max_rows cut the result (sent as a trailer once the result streams)",
+    schema: { type: "string", enum: ["true"] }
+  }
+}
+
+const requestIdParameter: Json = {
+  name: "X-Request-ID",
+  in: "header",
+  required: false,
+  description:
+    "Kept and echoed when it is 1–128 characters of [A-Za-z0-9._-]; otherwise the server makes one",
+  schema: { type: "string" }
+}
 
 const resultMediaTypes: Json = {
   "application/x-ndjson": {
@@ -58,62 +122,212 @@ const resultMediaTypes: Json = {
 }
 
 const decodeErrorName = "HttpApiDecodeError"
+const probes: ReadonlySet<string> = new Set(["/health", "/ready"])
+const metricsPath = "/api/v1/metrics"
+const queryPath = "/v1/instances/{id}/query"
 
-export const transformOpenApi = (spec: Json): Json => {
-  const schemas: Json = spec.components?.schemas ?? {}
-  for (const [tag, code] of Object.entries(errorCodes)) {
-    if (schemas[tag] !== undefined) schemas[tag] = wireError(code)
+/** The schema names an error response offers (`$ref` or `anyOf` of them), decode errors as InvalidRequest. */
+const errorNames = (response: Json): Array<string> => {
+  const schema = response.content?.["application/json"]?.schema
+  const refs: Array<unknown> =
+    schema?.$ref !== undefined ? [schema.$ref] : (schema?.anyOf ?? schema?.oneOf ?? [])
+  return refs
+    .map((entry) => refName(typeof entry === "string" ? entry : (entry as Json)?.$ref))
+    .filter((name): name is string => name !== undefined)
+    .map((name) => (name === decodeErrorName ? "InvalidRequest" : name))
+}
+
+const codeOf = (name: string): string =>
+  name === "NotReady" ? "not_ready" : ((errorCodes as Json)[name] ?? name)
+
+const errorResponse = (names: ReadonlyArray<string>): Json => {
+  const unique = [...new Set(names)]
+  const schema =
+    unique.length === 1
+      ? { $ref: schemaRef(unique[0]!) }
+      : { anyOf: unique.map((n) => ({ $ref: schemaRef(n) })) }
+  return {
+    description: unique.map((name) => `\`${codeOf(name)}\``).join(" or "),
+    content: { "application/json": { schema } }
   }
-  if (schemas.NotReady !== undefined) {
-    schemas.NotReady = {
-      type: "object",
-      required: ["status", "error"],
-      properties: { status: { type: "string", enum: ["not_ready"] }, error: { type: "string" } }
+}
+
+interface RouteFacts {
+  readonly probe: boolean
+  readonly authenticated: boolean
+  readonly hasInput: boolean
+  readonly hasBody: boolean
+}
+
+/** Which of the gateway's own errors a route can answer with. */
+const gatewayErrors = (facts: RouteFacts): ReadonlyArray<string> => [
+  ...(facts.hasInput ? ["InvalidRequest"] : []),
+  ...(facts.authenticated ? ["Unauthorized"] : []),
+  ...(facts.hasBody ? ["PayloadTooLarge", "UnsupportedMediaType"] : []),
+  ...(facts.probe ? [] : ["RateLimited", "ShuttingDown"]),
+  "Internal"
+]
+
+const isGatewayError = (name: string) => name in statusOfError
+
+const rewriteResponses = (operation: Json, facts: RouteFacts): void => {
+  const byStatus = new Map<string, Array<string>>()
+  const responses: Json = {}
+  for (const [status, response] of Object.entries<Json>(operation.responses ?? {})) {
+    if (status.startsWith("2")) {
+      responses[status] = response
+      continue
+    }
+    // The Api's global errors are re-added below only where the gateway can give them.
+    const own = errorNames(response).filter(
+      (name) => !isGatewayError(name) || (facts.hasInput && name === "InvalidRequest")
+    )
+    if (own.length > 0) byStatus.set(status, own)
+  }
+  for (const name of gatewayErrors(facts)) {
+    const status = statusOfError[name]!
+    byStatus.set(status, [...(byStatus.get(status) ?? []), name])
+  }
+  for (const status of [...byStatus.keys()].sort()) {
+    responses[status] = errorResponse(byStatus.get(status)!)
+  }
+  for (const [status, response] of Object.entries<Json>(responses)) {
+    response.headers = {
+      "X-Request-ID": { $ref: "#/components/headers/RequestId" },
+      ...(status === "429" ? { "Retry-After": { $ref: "#/components/headers/RetryAfter" } } : {})
     }
   }
-  // Schema violations reach clients as `invalid_request`, never as the framework's own body.
-  delete schemas[decodeErrorName]
-  const decodeRef = `#/components/schemas/${decodeErrorName}`
-  const invalidRef = `#/components/schemas/${InvalidRequest.name}`
-  for (const methods of Object.values<Json>(spec.paths ?? {})) {
-    for (const operation of Object.values<Json>(methods)) {
-      for (const response of Object.values<Json>(operation.responses ?? {})) {
-        const schema = response.content?.["application/json"]?.schema
-        for (const key of ["anyOf", "oneOf"]) {
-          const list = schema?.[key]
-          if (!Array.isArray(list)) continue
-          const refs = list.map((entry: Json) => (entry?.$ref === decodeRef ? invalidRef : entry?.$ref))
-          schema[key] = list
-            .map((entry: Json) => (entry?.$ref === decodeRef ? { $ref: invalidRef } : entry))
-            .filter((entry: Json, i: number) => entry.$ref === undefined || refs.indexOf(entry.$ref) === i)
+  operation.responses = responses
+}
+
+const securityFor = (options: DocumentOptions): Array<Json> =>
+  options.authentication === "none" ? [] : [{ [schemeName(options)]: [] }]
+
+const schemeName = (options: DocumentOptions) => (options.authentication === "jwt" ? "bearer" : "apiKey")
+
+const securitySchemes = (options: DocumentOptions): Json => {
+  switch (options.authentication) {
+    case "api-key":
+      return {
+        apiKey: {
+          type: "apiKey",
+          in: "header",
+          name: options.apiKeyHeader,
+          description: "One of the keys in API_KEY (security.authentication.api_key_header names the header)"
         }
-        if (schema?.$ref === decodeRef) schema.$ref = invalidRef
       }
+    case "jwt":
+      return {
+        bearer: {
+          type: "http",
+          scheme: "bearer",
+          bearerFormat: "JWT",
+          description:
+            "HS256 with JWT_SECRET, or a key of security.authentication.jwt.jwks_url; `sub` is the caller"
+        }
+      }
+    case "none":
+      return {}
+  }
+}
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
+
+/** A success body spelled out inline where a named component says the same (e.g. a 201 Instance). */
+const useNamedSchemas = (operation: Json, schemas: Json): void => {
+  for (const [status, response] of Object.entries<Json>(operation.responses)) {
+    const media = response.content?.["application/json"]
+    if (!status.startsWith("2") || media?.schema === undefined || media.schema.$ref !== undefined) continue
+    const named = Object.entries<Json>(schemas).find(([, schema]) => sameJson(schema, media.schema))
+    if (named !== undefined) media.schema = { $ref: schemaRef(named[0]) }
+  }
+}
+
+/** Keeps only the components something in the paths refers to (directly or through other components). */
+const dropUnreferenced = (spec: Json): void => {
+  const schemas: Json = spec.components.schemas
+  const reached = new Set<string>()
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      value.forEach(visit)
+      return
+    }
+    if (typeof value !== "object" || value === null) return
+    for (const [key, child] of Object.entries(value)) {
+      const name = key === "$ref" ? refName(child) : undefined
+      if (name !== undefined && !reached.has(name) && schemas[name] !== undefined) {
+        reached.add(name)
+        visit(schemas[name])
+      } else visit(child)
     }
   }
-  const query = spec.paths?.["/v1/instances/{id}/query"]?.post
-  if (query?.responses?.["200"]?.content !== undefined)
-    Object.assign(query.responses["200"].content, resultMediaTypes)
-  spec.components = { ...spec.components, schemas }
-  spec.components.securitySchemes = {
-    ...spec.components.securitySchemes,
-    apiKey: {
-      type: "apiKey",
-      in: "header",
-      name: "X-API-Key",
-      description: "security.authentication.api_key_header"
-    },
-    bearer: {
-      type: "http",
-      scheme: "bearer",
-      bearerFormat: "JWT",
-      description: "with security.authentication.type: jwt"
-    }
+  visit(spec.paths)
+  for (const name of Object.keys(schemas)) if (!reached.has(name)) delete schemas[name]
+}
+
+/** `[Mm][Ee][Mm]…`: JSON Schema patterns have no case-insensitive flag. */
+const anyCase = (word: string): string =>
+  [...word]
+    .map((char) => (/[a-z]/i.test(char) ? `[${char.toUpperCase()}${char.toLowerCase()}]` : char))
+    .join("")
+
+/** Checks the schemas make with filters, which the generator cannot turn into JSON Schema by itself. */
+const spellFilters = (schemas: Json): void => {
+  const alias = schemas.AttachDatabase?.properties?.alias
+  if (alias !== undefined) {
+    alias.not = { pattern: `^(?:${[...ReservedAliases].map(anyCase).join("|")})$` }
+    alias.description = `A DuckDB catalog name: ${alias.pattern}, not a reserved one (${[...ReservedAliases].join(", ")}, in any case)`
   }
+  const memoryLimit = schemas.CreateInstance?.properties?.settings?.properties?.memoryLimit
+  if (memoryLimit !== undefined)
+    memoryLimit.description =
+      "A size such as 512MB, 4GB (powers of 1000) or 1GiB (powers of 1024), capped by the server's duckdb.settings.memory_limit"
+}
+
+export const transformOpenApi = (spec: Json, options: DocumentOptions = defaultDocumentOptions): Json => {
+  const schemas: Json = { ...spec.components?.schemas }
+  for (const [tag, code] of Object.entries(errorCodes)) schemas[tag] = wireError(code)
+  if (schemas.NotReady !== undefined) schemas.NotReady = notReady
+  delete schemas[decodeErrorName]
+  spellFilters(schemas)
+  spec.components = { ...spec.components, schemas, headers, securitySchemes: securitySchemes(options) }
+  spec.security = []
+
   for (const [path, methods] of Object.entries<Json>(spec.paths ?? {})) {
-    if (!path.startsWith("/v1/")) continue
-    for (const operation of Object.values<Json>(methods))
-      operation.security = [{ apiKey: [] }, { bearer: [] }]
+    for (const operation of Object.values<Json>(methods)) {
+      const parameters: Array<Json> = operation.parameters ?? []
+      const authenticated =
+        options.authentication !== "none" &&
+        (path.startsWith("/v1/") || (path === metricsPath && options.metricsRequireAuth))
+      const facts: RouteFacts = {
+        probe: probes.has(path),
+        authenticated,
+        hasInput: parameters.length > 0 || operation.requestBody !== undefined,
+        hasBody: operation.requestBody !== undefined
+      }
+      rewriteResponses(operation, facts)
+      useNamedSchemas(operation, schemas)
+      operation.parameters = [...parameters, requestIdParameter]
+      operation.security = authenticated ? securityFor(options) : []
+      // A body that may be JSON null may also be left out (`POST /v1/instances` alone).
+      const bodySchema = operation.requestBody?.content?.["application/json"]?.schema
+      if (bodySchema?.anyOf?.some((entry: Json) => entry.type === "null"))
+        operation.requestBody.required = false
+    }
   }
+
+  const query = spec.paths?.[queryPath]?.post
+  const ok = query?.responses?.["200"]
+  if (ok?.content !== undefined) {
+    Object.assign(ok.content, resultMediaTypes)
+    ok.headers["X-Result-Truncated"] = { $ref: "#/components/headers/ResultTruncated" }
+  }
+  dropUnreferenced(spec)
   return spec
 }
+
+/** The transform for a given configuration, for `OpenApi.Transform`. */
+export const openApiTransform =
+  (options: DocumentOptions) =>
+  (spec: Json): Json =>
+    transformOpenApi(spec, options)

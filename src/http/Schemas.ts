@@ -36,7 +36,8 @@ const CreateInstanceFields = Schema.Struct({
       memoryLimit: Schema.optional(SizeString)
     })
   )
-}).annotations({ identifier: "CreateInstance" })
+  // Unknown keys are refused, as the OpenAPI document (additionalProperties: false) and the query route say.
+}).annotations({ identifier: "CreateInstance", parseOptions: { onExcessProperty: "error" } })
 
 /** `{}`, `{"settings": …}`, or no body at all (read as `{}`). */
 export const CreateInstanceBody = Schema.transform(

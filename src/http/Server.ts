@@ -11,9 +11,12 @@ import { QueryTracker } from "../services/QueryTracker.js"
 import { Gateway } from "./Gateway.js"
 
 /** Past the drain deadline, queries still running get this long to answer before sockets are cut. */
-const lastWordsMillis = 1_000
-/** Past everything, a shutdown that still hangs is ended by force. */
-const hardStopMillis = 5_000
+export const lastWordsMillis = 1_000
+/**
+ * Past everything, a shutdown that still hangs is ended by force, this long after
+ * `server.shutdown_timeout`; orchestrators' grace periods must be longer than the sum.
+ */
+export const hardStopMillis = 5_000
 
 const listen = (server: http.Server, host: string, port: number) =>
   Effect.async<void, HttpServerError.ServeError>((resume) => {
@@ -29,7 +32,7 @@ const listen = (server: http.Server, host: string, port: number) =>
  * The node HTTP server: every request goes through the gateway, which serves queries itself and
  * hands the rest to the HttpApi application. Closing it drains: readiness fails at once, new requests
  * get `503 shutting_down`, in-flight ones have `server.shutdown_timeout` to finish, then their queries
- * are interrupted and the remaining connections cut.
+ * are interrupted, the listener closes and the remaining connections are cut.
  */
 export const ServerLive = Layer.scoped(
   HttpServer.HttpServer,
@@ -56,7 +59,8 @@ export const ServerLive = Layer.scoped(
         process.exit(1)
       }, Duration.toMillis(config.server.shutdown_timeout) + hardStopMillis)
       hardStop.unref()
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      // Still listening while in-flight work finishes: probes get `503 not_ready` and stragglers
+      // `503 shutting_down` with `Connection: close`, rather than a refused connection.
       server.closeIdleConnections()
       yield* Effect.logInfo("draining").pipe(Effect.annotateLogs({ in_flight: lifecycle.inFlight() }))
       const finished = yield* lifecycle.awaitIdle(config.server.shutdown_timeout)
@@ -67,8 +71,10 @@ export const ServerLive = Layer.scoped(
         tracker.cancelAll(new ShuttingDown({ message: "the server is shutting down" }))
         yield* registry.interruptAll
         yield* lifecycle.awaitIdle(Duration.millis(lastWordsMillis))
-        server.closeAllConnections()
       }
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      if (finished) server.closeIdleConnections()
+      else server.closeAllConnections()
       yield* Effect.promise(() => closed).pipe(
         Effect.timeout(Duration.millis(lastWordsMillis)),
         Effect.ignore

@@ -2,8 +2,8 @@ import { HttpApiBuilder } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Cause, Effect, Layer } from "effect"
 import { Api } from "../http/Api.js"
+import { ApiDocsLive } from "../http/ApiDocs.js"
 import { DatabasesHttp } from "../http/DatabasesHttp.js"
-import { DocsLive } from "../http/DocsHttp.js"
 import { Gateway } from "../http/Gateway.js"
 import { HealthHttp } from "../http/HealthHttp.js"
 import { AuthenticationLive, ErrorMiddlewareLive } from "../http/HttpMiddleware.js"
@@ -62,12 +62,6 @@ export const ServicesLive = Layer.mergeAll(
   )
 )
 
-/** `/openapi.json` and the `/docs` page, both from the HttpApi definition. */
-const ApiDescriptionLive = Layer.mergeAll(
-  HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" }),
-  DocsLive
-)
-
 const ApiLive = HttpApiBuilder.api(Api).pipe(
   Layer.provide(
     Layer.mergeAll(HealthHttp, InstancesHttp, DatabasesHttp, QueryHttp, QueriesHttp, MetricsHttp)
@@ -78,7 +72,7 @@ const ApiLive = HttpApiBuilder.api(Api).pipe(
 /** The HTTP server with everything it serves, given a configuration. */
 export const HttpLive = ServerLive.pipe(
   Layer.provide(ErrorMiddlewareLive),
-  Layer.provide(ApiDescriptionLive),
+  Layer.provide(ApiDocsLive),
   Layer.provide(ApiLive),
   Layer.provide(Gateway.Default),
   Layer.provide([HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer, NodeHttpServer.layerContext]),
