@@ -69,9 +69,9 @@ if (badOption) {
 }
 const serverDir = path.resolve(args["server-dir"] ?? repoDir)
 
-const distMain = path.join(serverDir, "dist", "main.js")
+const distMain = path.join(serverDir, "dist", "pondpilot-proxy.mjs")
 if (!fs.existsSync(distMain)) {
-  console.error("dist/main.js is missing: run `npm run build` first (npm run bench does).")
+  console.error("dist/pondpilot-proxy.mjs is missing: run `npm run build` first (npm run bench does).")
   process.exit(2)
 }
 

@@ -1,3 +1,5 @@
+import { createRequire } from "node:module"
+import * as path from "node:path"
 import { HttpApi, HttpApiBuilder, HttpServerResponse, OpenApi } from "@effect/platform"
 import { Effect } from "effect"
 
@@ -10,12 +12,11 @@ import { Effect } from "effect"
  * (as source and as a rendered page).
  */
 const scalarScript = Effect.cached(
-  Effect.promise(async () => {
-    const platform = import.meta.resolve("@effect/platform")
-    const module = (await import(new URL("./internal/httpApiScalar.js", platform).href)) as {
-      javascript: string
-    }
-    return module.javascript
+  Effect.sync(() => {
+    // Required by file path: the module is not among the package's exports.
+    const require = createRequire(import.meta.url)
+    const platform = path.dirname(require.resolve("@effect/platform"))
+    return (require(path.join(platform, "internal/httpApiScalar.js")) as { javascript: string }).javascript
   })
 )
 

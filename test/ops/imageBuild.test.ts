@@ -71,7 +71,7 @@ describe("the Dockerfile, replayed outside Docker (slow: npm ci twice and a buil
   it("ships the compiled server, the launcher and production dependencies only", () => {
     const app = path.join(image.root, image.workdir)
     expect(fs.readdirSync(app).sort()).toEqual(["bin", "dist", "node_modules", "package.json"])
-    expect(fs.existsSync(path.join(app, "dist/main.js"))).toBe(true)
+    expect(fs.existsSync(path.join(app, "dist/pondpilot-proxy.mjs"))).toBe(true)
     const modules = path.join(app, "node_modules")
     for (const needed of ["@duckdb/node-api", "effect", "@effect/platform-node", "prom-client", "yaml"])
       expect(fs.existsSync(path.join(modules, needed)), needed).toBe(true)
@@ -157,7 +157,7 @@ describe("the Dockerfile, replayed outside Docker (slow: npm ci twice and a buil
       // The launcher's process limits reached node (it execs, so the child is node itself).
       const environ = fs.readFileSync(`/proc/${child.pid}/environ`, "utf8").split("\0")
       expect(environ).toContain("UV_THREADPOOL_SIZE=64")
-      expect(fs.readFileSync(`/proc/${child.pid}/cmdline`, "utf8")).toContain("dist/main.js")
+      expect(fs.readFileSync(`/proc/${child.pid}/cmdline`, "utf8")).toContain("dist/pondpilot-proxy.mjs")
       const limit = /Max address space\s+(\S+)/.exec(
         fs.readFileSync(`/proc/${child.pid}/limits`, "utf8")
       )![1]!
