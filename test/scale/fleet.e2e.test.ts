@@ -225,7 +225,8 @@ describe.skipIf(skip)("a fleet of three replicas sharing Redis", () => {
       alias: "pg",
       connectionString: `postgresql://reader:${pgPassword}@127.0.0.1:5432/app`
     })
-    expect(pg.status).toBeGreaterThanOrEqual(400)
+    expect(pg.status).toBe(503)
+    expect(pg.body.code).toBe("extension_unavailable")
 
     // A postgres database stored as a replica would store it, through the InstanceStore API.
     const postgresUrl = `postgresql://reader:${pgPassword}@db.internal:5432/app`
@@ -260,6 +261,10 @@ describe.skipIf(skip)("a fleet of three replicas sharing Redis", () => {
     expect((await call(r2(), "GET", `/v1/instances/${storedId}/databases`)).body).toEqual({
       databases: [{ alias: "warehouse", type: "postgres" }]
     })
+    // A replica opens the sealed string to attach it: postgres cannot load here, which it says as
+    // extension_unavailable, not as a 500 of a value it could not decrypt.
+    const attachOnUse = await call(r1(), "POST", `/v1/instances/${storedId}/query`, { query: "SELECT 1" })
+    expect(attachOnUse.body.code).toBe("extension_unavailable")
 
     const everything = await dumpRedis()
     expect(everything).toContain(`${redisKeys.instancePrefix}${id}`)
