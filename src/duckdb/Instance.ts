@@ -125,6 +125,28 @@ export class Instance {
   }
 
   /**
+   * Rebuilds the engine with exactly `databases` (the descriptor changed, here or on another
+   * replica). `commit` runs once the new engine is ready, before it serves: when `commit` fails, the
+   * new engine is closed and the instance serves on as it was.
+   */
+  replaceDatabases<E = never>(
+    databases: ReadonlyArray<DatabaseDescriptor>,
+    commit: Effect.Effect<void, E> = Effect.void
+  ): Effect.Effect<void, AttachError | E> {
+    return this.change(
+      Effect.suspend(() => {
+        const descriptor = { ...this.described, databases }
+        return buildEngine({ ...descriptor.settings, databases }, this.context, {
+          tolerateFailures: false
+        }).pipe(
+          Effect.tap((next) => Effect.onError(commit, () => next.close)),
+          Effect.map((next) => this.swap(next, descriptor))
+        )
+      })
+    )
+  }
+
+  /**
    * Tries again the databases this engine could not attach; swaps in a new engine when it attaches
    * more of them. True when nothing is missing any more.
    */

@@ -4,6 +4,7 @@ import {
   PayloadTooLarge,
   RateLimited,
   ShuttingDown,
+  StoreUnavailable,
   Unauthorized,
   UnsupportedMediaType
 } from "../domain/Errors.js"
@@ -29,6 +30,7 @@ export class Api extends HttpApi.make("pondpilot")
   .addError(UnsupportedMediaType)
   .addError(RateLimited)
   .addError(ShuttingDown)
+  .addError(StoreUnavailable)
   .annotate(OpenApi.Title, "PondPilot Proxy")
   .annotate(OpenApi.Transform, transformOpenApi)
   .annotate(

@@ -28,7 +28,7 @@ export const DatabasesHttp = HttpApiBuilder.group(Api, "databases", (handlers) =
       .handle("list", ({ path }) =>
         Effect.gen(function* () {
           const principal = yield* CurrentPrincipal
-          const instance = yield* registry.get(path.id, principal.id)
+          const instance = yield* registry.describe(path.id, principal.id)
           return { databases: instance.databases.map(({ alias, type }) => ({ alias, type })) }
         })
       )

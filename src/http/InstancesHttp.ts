@@ -28,20 +28,21 @@ export const InstancesHttp = HttpApiBuilder.group(Api, "instances", (handlers) =
         })
       )
       .handle("list", () =>
-        Effect.map(CurrentPrincipal, (principal) => ({
-          instances: registry.list(principal.id).map(instanceView)
-        }))
+        Effect.flatMap(CurrentPrincipal, (principal) =>
+          Effect.map(registry.list(principal.id), (instances) => ({ instances: instances.map(instanceView) }))
+        )
       )
       .handle("get", ({ path }) =>
         Effect.gen(function* () {
           const principal = yield* CurrentPrincipal
-          return instanceView(yield* registry.get(path.id, principal.id))
+          return instanceView(yield* registry.describe(path.id, principal.id))
         })
       )
       .handle("delete", ({ path }) =>
         Effect.gen(function* () {
           const principal = yield* CurrentPrincipal
-          const instance = yield* registry.get(path.id, principal.id)
+          // Described, not built: deleting needs no engine on this replica.
+          const instance = yield* registry.describe(path.id, principal.id)
           if (instance.id === defaultInstanceId) {
             return yield* new ForbiddenStatement({ message: "the default instance cannot be deleted" })
           }

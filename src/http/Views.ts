@@ -1,4 +1,4 @@
-import type { Instance } from "../duckdb/Instance.js"
+import type { InstanceSummary } from "../services/InstanceRegistry.js"
 import type { RunningQuery } from "../services/QueryTracker.js"
 import type { InstanceInfo, RunningQueryInfo } from "./Schemas.js"
 
@@ -16,7 +16,7 @@ const sizeText = (bytes: number): string => {
   return `${bytes}B`
 }
 
-export const instanceView = (instance: Instance): typeof InstanceInfo.Type => ({
+export const instanceView = (instance: InstanceSummary): typeof InstanceInfo.Type => ({
   id: instance.id,
   createdAt: new Date(instance.descriptor.createdAt).toISOString(),
   lastUsedAt: new Date(instance.lastUsedAt).toISOString(),

@@ -19,12 +19,15 @@ import { AuditLog } from "../services/AuditLog.js"
 import { Authenticator } from "../services/Authenticator.js"
 import { Engines } from "../services/Engines.js"
 import { InstanceRegistry } from "../services/InstanceRegistry.js"
+import { InstanceStore } from "../services/InstanceStore.js"
 import { LoggingLive } from "../services/JsonLogger.js"
 import { Lifecycle } from "../services/Lifecycle.js"
 import { Metrics } from "../services/Metrics.js"
 import { QueryRunner } from "../services/QueryRunner.js"
 import { QueryTracker } from "../services/QueryTracker.js"
 import { RateLimiter } from "../services/RateLimiter.js"
+import { rateLimitStoreLayer } from "../services/RedisRateLimitStore.js"
+import { SharedState } from "../services/SharedState.js"
 import { StatementGate } from "../services/StatementGate.js"
 
 /** Live instances and their pools, read by the metrics at each scrape. */
@@ -46,18 +49,26 @@ const MetricSourcesLive = Layer.scopedDiscard(
 export const ServicesLive = Layer.mergeAll(
   QueryRoute.Default,
   Authenticator.Default,
-  RateLimiter.Default,
+  RateLimiter.DefaultWithoutDependencies,
   Observer.Default,
   MetricSourcesLive
 ).pipe(
-  Layer.provideMerge(Layer.mergeAll(InstanceRegistry.Default, QueryRunner.Default, QueryTracker.Default)),
-  Layer.provideMerge(Engines.Default),
+  Layer.provideMerge(
+    Layer.mergeAll(
+      InstanceRegistry.DefaultWithoutDependencies,
+      QueryRunner.Default,
+      QueryTracker.Default,
+      rateLimitStoreLayer
+    )
+  ),
+  Layer.provideMerge(Layer.mergeAll(Engines.Default, InstanceStore.DefaultWithoutDependencies)),
   Layer.provideMerge(
     Layer.mergeAll(
       StatementGate.Default,
       Lifecycle.Default,
       AuditLog.DefaultWithoutDependencies,
-      Metrics.Default
+      Metrics.Default,
+      SharedState.Default
     )
   )
 )

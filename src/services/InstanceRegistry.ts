@@ -1,10 +1,21 @@
 import { randomBytes } from "node:crypto"
-import { Duration, Effect, Option, Schedule } from "effect"
-import { ForbiddenStatement, InstanceLimit, NotFound } from "../domain/Errors.js"
+import { Duration, Effect, Option, PubSub, Queue, Schedule } from "effect"
+import {
+  AliasExists,
+  ForbiddenStatement,
+  InstanceLimit,
+  NotFound,
+  type ShuttingDown,
+  type StoreUnavailable
+} from "../domain/Errors.js"
 import type { DatabaseDescriptor } from "../duckdb/Attachments.js"
+import type { AttachError } from "../duckdb/Engine.js"
 import { Instance, type InstanceDescriptor, type InstanceSettings, sharedOwner } from "../duckdb/Instance.js"
 import { AppConfig } from "./AppConfig.js"
 import { Engines } from "./Engines.js"
+import { makeInstanceCopies } from "./InstanceCopies.js"
+import { InstanceStore } from "./InstanceStore.js"
+import type { StoredInstance } from "./InstanceStoreApi.js"
 
 export const defaultInstanceId = "default"
 
@@ -21,9 +32,18 @@ export interface Readiness {
   readonly failing: ReadonlyArray<string>
 }
 
+/** What describing an instance needs; an `Instance` is one, so is a stored instance. */
+export type InstanceSummary = Pick<Instance, "id" | "descriptor" | "lastUsedAt" | "databases">
+
 const newInstanceId = () => `inst_${randomBytes(16).toString("base64url")}`
 
 const notFound = () => new NotFound({ message: "instance not found" })
+
+const sharedInstance = (action: string) =>
+  new ForbiddenStatement({ message: `the default instance is shared: it cannot be ${action}` })
+
+const sameAlias = (alias: string) => (known: DatabaseDescriptor) =>
+  known.alias.toLowerCase() === alias.toLowerCase()
 
 /** Re-attach attempts for the shared instance's databases: 1s, 2s, 4s … capped at a minute. */
 const recoverySchedule = Schedule.exponential(Duration.seconds(1)).pipe(
@@ -31,44 +51,35 @@ const recoverySchedule = Schedule.exponential(Duration.seconds(1)).pipe(
 )
 
 /**
- * The parent of every DuckDB instance: creates them up to `duckdb.max_instances` (the shared
- * `default` instance does not count), closes API-created ones idle longer than
- * `duckdb.instance_idle_timeout`, and closes all of them when its scope closes.
+ * The parent of every DuckDB instance on this replica.
  *
- * The shared instance holds the configuration's databases. One that is down at start does not stop
- * the server: readiness names it, and it is attached again with capped exponential backoff.
+ * API-created instances live in the `InstanceStore` (Redis when replicas share it); an engine here
+ * is a cache of the stored descriptor (`InstanceCopies.ts`), built on first use with its databases
+ * attached, and rebuilt when the stored version moves. Deletes and attach/detach on other replicas
+ * arrive by the store's notifications, and at the latest `versionCheckMillis` later, when a use
+ * finds the stored version changed. `duckdb.max_instances` counts the store's instances, i.e.
+ * fleet-wide. Idle eviction reads the store's last use: every replica reports its uses (and its
+ * running queries) there, and any replica deletes an instance idle for `duckdb.instance_idle_timeout`
+ * everywhere; a copy idle that long here but used elsewhere is closed here only.
+ *
+ * The shared `default` instance holds the configuration's databases and is each replica's own. One
+ * that is down at start does not stop the server: readiness names it, and it is attached again with
+ * capped exponential backoff.
  */
 export class InstanceRegistry extends Effect.Service<InstanceRegistry>()("pondpilot/InstanceRegistry", {
   scoped: Effect.gen(function* () {
     const config = yield* AppConfig
     const engines = yield* Engines
+    const store = yield* InstanceStore
     const clock = yield* Effect.clock
     const limits = config.duckdb.settings
-    const instances = new Map<string, Instance>()
     const instanceOptions = { tolerateFailures: false, retireAfter: engines.retireAfter }
-    let reserved = 0
-    let closed = false
+    const copies = makeInstanceCopies(engines.context, instanceOptions, () => clock.unsafeCurrentTimeMillis())
 
     const capped = (requested: RequestedSettings): InstanceSettings => ({
       threads: Math.min(requested.threads ?? limits.threads, limits.threads),
       memoryLimitBytes: Math.min(requested.memoryLimitBytes ?? limits.memory_limit, limits.memory_limit)
     })
-
-    const closeInstance = (instance: Instance) =>
-      Effect.suspend(() => {
-        instances.delete(instance.id)
-        return instance.close
-      })
-
-    yield* Effect.addFinalizer(() =>
-      Effect.suspend(() => {
-        closed = true
-        return Effect.forEach([...instances.values()], closeInstance, {
-          concurrency: "unbounded",
-          discard: true
-        })
-      })
-    )
 
     const defaultInstance = yield* Instance.make(
       {
@@ -81,7 +92,9 @@ export class InstanceRegistry extends Effect.Service<InstanceRegistry>()("pondpi
       engines.context,
       { ...instanceOptions, tolerateFailures: true }
     ).pipe(Effect.orDie)
-    instances.set(defaultInstanceId, defaultInstance)
+
+    yield* Effect.addFinalizer(() => Effect.zipRight(copies.closeAll, defaultInstance.close))
+
     for (const [alias, error] of defaultInstance.failures) {
       yield* Effect.logWarning("configured database not attached; retrying in the background").pipe(
         Effect.annotateLogs({ alias, code: error.code, reason: error.message })
@@ -95,20 +108,37 @@ export class InstanceRegistry extends Effect.Service<InstanceRegistry>()("pondpi
       Effect.forkScoped
     )
 
-    const visibleTo = (instance: Instance, principal: string) =>
-      instance.shared || instance.descriptor.owner === principal
+    const changes = yield* PubSub.subscribe(store.changes)
+    yield* Queue.take(changes).pipe(Effect.flatMap(copies.follow), Effect.forever, Effect.forkScoped)
+
+    /** The stored instance if `principal` owns it; a copy of an instance gone from the store is closed. */
+    const stored = (
+      id: string,
+      principal: string
+    ): Effect.Effect<StoredInstance, NotFound | StoreUnavailable> =>
+      Effect.flatMap(
+        store.get(id),
+        Option.match({
+          onNone: () => Effect.zipRight(copies.drop(id), Effect.fail(notFound())),
+          onSome: (record) => (record.owner === principal ? Effect.succeed(record) : Effect.fail(notFound()))
+        })
+      )
+
+    const used = (instance: Instance) => {
+      const now = clock.unsafeCurrentTimeMillis()
+      instance.touch(now)
+      store.touch(instance.id, now)
+      return instance
+    }
 
     const create = Effect.fn("InstanceRegistry.create")(function* (
       principal: string,
       requested: RequestedSettings
     ) {
-      const apiCreated = instances.size - 1 + reserved
-      if (closed || apiCreated >= config.duckdb.max_instances) {
-        return yield* new InstanceLimit({
-          message: `the server holds its maximum of ${config.duckdb.max_instances} instances; delete one first`
-        })
-      }
-      reserved++
+      const full = new InstanceLimit({
+        message: `the server holds its maximum of ${config.duckdb.max_instances} instances; delete one first`
+      })
+      if (copies.isClosed()) return yield* full
       const descriptor: InstanceDescriptor = {
         id: newInstanceId(),
         owner: principal,
@@ -116,48 +146,105 @@ export class InstanceRegistry extends Effect.Service<InstanceRegistry>()("pondpi
         settings: capped(requested),
         databases: []
       }
+      const record = yield* store.create(descriptor, config.duckdb.max_instances)
+      if (Option.isNone(record)) return yield* full
       // With no databases there is nothing a client could have got wrong: a failure is the server's.
-      const instance = yield* Instance.make(descriptor, engines.context, instanceOptions).pipe(
-        Effect.orDie,
-        Effect.ensuring(Effect.sync(() => reserved--))
+      return yield* copies.materialize(record.value).pipe(
+        Effect.tapErrorCause(() => Effect.ignore(store.delete(descriptor.id))),
+        Effect.orDie
       )
-      instances.set(instance.id, instance)
-      return instance
     })
 
-    /** The instance if `principal` may use it; another principal's instance is indistinguishable from none. */
-    const get = (id: string, principal: string): Effect.Effect<Instance, NotFound> =>
+    /**
+     * The instance if `principal` may use it, built here if need be; another principal's instance is
+     * indistinguishable from none. A copy the store confirmed within `versionCheckMillis` serves as is,
+     * unless notifications are not arriving (then the store is asked on every use).
+     */
+    const get = (
+      id: string,
+      principal: string
+    ): Effect.Effect<Instance, NotFound | StoreUnavailable | AttachError | ShuttingDown> =>
       Effect.suspend(() => {
-        const instance = instances.get(id)
-        return instance !== undefined && visibleTo(instance, principal)
-          ? Effect.succeed(instance)
-          : Effect.fail(notFound())
+        if (id === defaultInstanceId) return Effect.succeed(defaultInstance)
+        const fresh = store.notifying() ? copies.fresh(id) : undefined
+        if (fresh !== undefined) {
+          return fresh.descriptor.owner === principal ? Effect.succeed(used(fresh)) : Effect.fail(notFound())
+        }
+        return stored(id, principal).pipe(Effect.flatMap(copies.materialize), Effect.map(used))
       })
 
-    /** An instance the principal may change: its own, never the shared one. */
-    const getOwn = (id: string, principal: string, action: string) =>
-      Effect.flatMap(get(id, principal), (instance) =>
-        instance.shared
-          ? Effect.fail(
-              new ForbiddenStatement({ message: `the default instance is shared: it cannot be ${action}` })
-            )
-          : Effect.succeed(instance)
-      )
+    const summaryOf = (record: StoredInstance): InstanceSummary => ({
+      id: record.id,
+      descriptor: record,
+      lastUsedAt: Math.max(record.lastUsedAt, copies.find(record.id)?.lastUsedAt ?? 0),
+      databases: record.databases
+    })
 
-    const list = (principal: string): ReadonlyArray<Instance> =>
-      [...instances.values()].filter((instance) => visibleTo(instance, principal))
+    /** What the instance is, from the store: nothing is built to answer. */
+    const describe = (
+      id: string,
+      principal: string
+    ): Effect.Effect<InstanceSummary, NotFound | StoreUnavailable> =>
+      id === defaultInstanceId
+        ? Effect.succeed(defaultInstance)
+        : Effect.map(stored(id, principal), summaryOf)
+
+    /** The shared instance and the principal's own, fleet-wide. */
+    const list = (principal: string): Effect.Effect<ReadonlyArray<InstanceSummary>, StoreUnavailable> =>
+      Effect.map(store.listByOwner(principal), (records) => [defaultInstance, ...records.map(summaryOf)])
 
     const remove = Effect.fn("InstanceRegistry.remove")(function* (id: string, principal: string) {
-      yield* closeInstance(yield* getOwn(id, principal, "deleted"))
+      if (id === defaultInstanceId) return yield* sharedInstance("deleted")
+      yield* stored(id, principal)
+      yield* store.delete(id)
+      yield* copies.drop(id)
     })
+
+    /**
+     * Compare-and-set of the stored databases: the engine is rebuilt with the new list and swapped in
+     * only once the store took it; when another replica changed the instance meanwhile, again.
+     */
+    const changeDatabases = <E>(
+      id: string,
+      principal: string,
+      change: (
+        current: ReadonlyArray<DatabaseDescriptor>
+      ) => Effect.Effect<ReadonlyArray<DatabaseDescriptor>, E>
+    ) =>
+      copies
+        .withLock(
+          id,
+          Effect.gen(function* () {
+            const record = yield* stored(id, principal)
+            const databases = yield* change(record.databases)
+            const instance = yield* copies.materializeLocked(record)
+            const commit = Effect.map(store.update(id, record.version, databases), (version) =>
+              copies.committed(id, version)
+            )
+            yield* instance.replaceDatabases(databases, commit)
+          })
+        )
+        .pipe(
+          Effect.retry({
+            times: 3,
+            while: (error) => (error as { _tag?: string })._tag === "VersionConflict"
+          }),
+          Effect.catchTag("VersionConflict", (conflict) => Effect.die(conflict))
+        )
 
     const attach = Effect.fn("InstanceRegistry.attach")(function* (
       id: string,
       principal: string,
       database: DatabaseDescriptor
     ) {
-      const instance = yield* getOwn(id, principal, "changed")
-      yield* instance.attach(database)
+      if (id === defaultInstanceId) return yield* sharedInstance("changed")
+      yield* changeDatabases(id, principal, (databases) =>
+        databases.some(sameAlias(database.alias))
+          ? Effect.fail(
+              new AliasExists({ message: `the instance already has a database "${database.alias}"` })
+            )
+          : Effect.succeed([...databases, database])
+      )
     })
 
     const detach = Effect.fn("InstanceRegistry.detach")(function* (
@@ -165,33 +252,48 @@ export class InstanceRegistry extends Effect.Service<InstanceRegistry>()("pondpi
       principal: string,
       alias: string
     ) {
-      const instance = yield* getOwn(id, principal, "changed")
-      yield* instance.detach(alias)
+      if (id === defaultInstanceId) return yield* sharedInstance("changed")
+      yield* changeDatabases(id, principal, (databases) => {
+        const kept = databases.filter((known) => !sameAlias(alias)(known))
+        return kept.length === databases.length
+          ? Effect.fail(new NotFound({ message: "database not found" }))
+          : Effect.succeed(kept)
+      })
     })
 
     const idleMillis = Duration.toMillis(config.duckdb.instance_idle_timeout)
-    const evictIdle = Effect.suspend(() => {
+    const evictIdle = Effect.gen(function* () {
       const now = clock.unsafeCurrentTimeMillis()
-      const idle = [...instances.values()].filter(
-        (instance) =>
-          !instance.shared && instance.pool.stats.inUse === 0 && now - instance.lastUsedAt >= idleMillis
+      // Running queries count as use, so another replica never evicts an instance busy here.
+      for (const instance of copies.instances()) {
+        if (instance.pool.stats.inUse > 0) instance.touch(now)
+        store.touch(instance.id, instance.lastUsedAt)
+      }
+      const evicted = yield* store.flush.pipe(
+        Effect.zipRight(store.evictIdle(now - idleMillis)),
+        Effect.orElseSucceed((): ReadonlyArray<string> => [])
       )
-      return Effect.forEach(
-        idle,
-        (instance) =>
-          Effect.zipRight(
-            closeInstance(instance),
-            Effect.logInfo("closed idle instance").pipe(Effect.annotateLogs({ instance_id: instance.id }))
-          ),
-        { discard: true }
-      )
+      for (const id of evicted) {
+        yield* copies.drop(id)
+        yield* Effect.logInfo("closed idle instance").pipe(Effect.annotateLogs({ instance_id: id }))
+      }
+      // Idle here but used elsewhere: only this replica's engine goes.
+      for (const instance of copies.instances()) {
+        if (instance.pool.stats.inUse === 0 && now - instance.lastUsedAt >= idleMillis) {
+          yield* copies.drop(instance.id)
+        }
+      }
     })
     const sweepEvery = Duration.millis(Math.max(1_000, Math.min(60_000, Math.floor(idleMillis / 4))))
     yield* evictIdle.pipe(Effect.repeat(Schedule.spaced(sweepEvery)), Effect.forkScoped)
 
+    const all = (): ReadonlyArray<Instance> =>
+      copies.isClosed() ? [] : [defaultInstance, ...copies.instances()]
+
     return {
       create,
       get,
+      describe,
       list,
       remove,
       attach,
@@ -202,12 +304,16 @@ export class InstanceRegistry extends Effect.Service<InstanceRegistry>()("pondpi
         connected: defaultInstance.databases.length,
         failing: [...defaultInstance.failures.keys()]
       }),
-      find: (id: string): Option.Option<Instance> => Option.fromNullable(instances.get(id)),
-      all: (): ReadonlyArray<Instance> => [...instances.values()],
+      /** This replica's engine for `id`, if it has one. */
+      find: (id: string): Option.Option<Instance> =>
+        id === defaultInstanceId ? Option.some(defaultInstance) : Option.fromNullable(copies.find(id)),
+      /** The engines this replica holds: the shared instance and its copies of stored instances. */
+      all,
       /** Interrupts the DuckDB work of every instance (shutdown past its deadline). */
       interruptAll: Effect.sync(() => {
-        for (const instance of instances.values()) instance.pool.interruptAll()
+        for (const instance of all()) instance.pool.interruptAll()
       })
     } as const
-  })
+  }),
+  dependencies: [InstanceStore.Default]
 }) {}

@@ -191,6 +191,13 @@ const container = podSpec.containers[0]
 const configMap = manifest("ConfigMap")
 const secret = manifest("Secret")
 const configText: string = configMap.data["config.yaml"]
+/** What the Secret gives the container, as the ConfigMap's `${VAR}`s need it. */
+const configMapEnv = {
+  ...productionSecrets,
+  POSTGRES_URL: "postgresql://u:p@h/db",
+  MYSQL_URL: "mysql://u:p@h/db",
+  REDIS_URL: "redis://:p@pondpilot-redis:6379/0"
+}
 
 describe("deploy/kubernetes", () => {
   it("every manifest parses and names its kind, version and name", () => {
@@ -235,11 +242,7 @@ describe("deploy/kubernetes", () => {
     expect(command[0]).toBe("sleep")
     const preStop = Number(command[1])
     expect(preStop).toBeGreaterThan(0)
-    const settings = decodeConfig(configText, {
-      ...productionSecrets,
-      POSTGRES_URL: "postgresql://u:p@h/db",
-      MYSQL_URL: "mysql://u:p@h/db"
-    })
+    const settings = decodeConfig(configText, configMapEnv)
     const shutdown = Duration.toSeconds(settings.server.shutdown_timeout)
     expect(podSpec.terminationGracePeriodSeconds).toBeGreaterThan(preStop + shutdown)
   })
@@ -288,11 +291,7 @@ describe("deploy/kubernetes", () => {
   })
 
   it("ConfigMap: a production config that loads and holds no secret", () => {
-    const settings = decodeConfig(configText, {
-      ...productionSecrets,
-      POSTGRES_URL: "postgresql://u:p@h/db",
-      MYSQL_URL: "mysql://u:p@h/db"
-    })
+    const settings = decodeConfig(configText, configMapEnv)
     expect(settings.environment).toBe("production")
     expect(settings.server).toMatchObject({ host: "0.0.0.0", port: 8080 })
     expect(settings.server.trusted_proxies.length).toBeGreaterThan(0)
