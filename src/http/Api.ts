@@ -4,7 +4,6 @@ import {
   PayloadTooLarge,
   RateLimited,
   ShuttingDown,
-  StoreUnavailable,
   Unauthorized,
   UnsupportedMediaType
 } from "../domain/Errors.js"
@@ -30,7 +29,6 @@ export class Api extends HttpApi.make("pondpilot")
   .addError(UnsupportedMediaType)
   .addError(RateLimited)
   .addError(ShuttingDown)
-  .addError(StoreUnavailable)
   .annotate(OpenApi.Title, "PondPilot Proxy")
   .annotate(OpenApi.Transform, transformOpenApi)
   .annotate(

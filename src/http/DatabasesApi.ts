@@ -7,6 +7,7 @@ import {
   ForbiddenStatement,
   InvalidRequest,
   NotFound,
+  StoreUnavailable,
   UpstreamUnavailable
 } from "../domain/Errors.js"
 import { Authentication } from "./Authentication.js"
@@ -58,5 +59,7 @@ export class DatabasesApi extends HttpApiGroup.make("databases")
       .addError(UpstreamUnavailable)
       .addError(ExtensionUnavailable)
   )
+  // Instances live in the shared store when state.redis_url is set.
+  .addError(StoreUnavailable)
   .middleware(Authentication)
   .annotate(OpenApi.Description, "Databases attached to an instance: never their connection strings") {}

@@ -1,6 +1,6 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { ForbiddenStatement, InstanceLimit, NotFound } from "../domain/Errors.js"
+import { ForbiddenStatement, InstanceLimit, NotFound, StoreUnavailable } from "../domain/Errors.js"
 import { Authentication } from "./Authentication.js"
 import { CreateInstanceBody, InstanceId, InstanceInfo, InstanceList } from "./Schemas.js"
 
@@ -27,5 +27,7 @@ export class InstancesApi extends HttpApiGroup.make("instances")
       .addError(NotFound)
       .addError(ForbiddenStatement)
   )
+  // Instances live in the shared store when state.redis_url is set.
+  .addError(StoreUnavailable)
   .middleware(Authentication)
   .annotate(OpenApi.Description, "DuckDB instances: each is an engine of its own, owned by its creator") {}

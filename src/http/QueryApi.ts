@@ -8,7 +8,8 @@ import {
   PoolExhausted,
   QueryTimeout,
   ReadOnly,
-  SqlError
+  SqlError,
+  StoreUnavailable
 } from "../domain/Errors.js"
 import { Authentication } from "./Authentication.js"
 import { FormatParam, InstanceId, QueryBody, QueryResult } from "./Schemas.js"
@@ -41,4 +42,6 @@ export class QueryApi extends HttpApiGroup.make("query")
           'ends the transfer abnormally, after `"error"` (json) or a `{"$error": …}` line (ndjson).'
       )
   )
+  // Instances live in the shared store when state.redis_url is set.
+  .addError(StoreUnavailable)
   .middleware(Authentication) {}

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto"
 import { Duration, Effect, Redacted, Runtime, Schedule } from "effect"
-import { Redis, type RedisOptions } from "ioredis"
+import type { Redis, RedisOptions } from "ioredis"
 import { StoreUnavailable } from "../domain/Errors.js"
 import { AppConfig } from "./AppConfig.js"
 
@@ -82,7 +82,9 @@ export const connectRedis = (url: Redacted.Redacted<string>, tuning: RedisTuning
       connectTimeout: Duration.toMillis(tuning.startupWait),
       retryStrategy: (attempt) => Math.min(attempt * 100, Duration.toMillis(tuning.maxReconnectDelay))
     }
-    const client = new Redis(Redacted.value(url), options)
+    // Loaded only when a Redis is configured: a single replica never pays for the client.
+    const { Redis: RedisClient } = yield* Effect.promise(() => import("ioredis"))
+    const client = new RedisClient(Redacted.value(url), options)
     // The subscriber queues its SUBSCRIBE until connected, and re-subscribes after each reconnect.
     const subscriber = client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined })
     // Connection errors show in `status` and in the health check below; the events need a listener.

@@ -28,10 +28,11 @@ export const readYaml = (relative: string): any => parseYaml(readRepoFile(relati
 export const referencedVariables = (text: string): Set<string> =>
   new Set([...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?:[:?-][^}]*)?\}/g)].map((match) => match[1]!))
 
-/** Secrets good enough for `environment: production`. */
+/** Secrets good enough for `environment: production`, and the shared store the examples point at. */
 export const productionSecrets = {
   API_KEY: "test-api-key-0123456789",
-  ENCRYPTION_KEY: "0123456789abcdef0123456789abcdef0123456789abcdef"
+  ENCRYPTION_KEY: "0123456789abcdef0123456789abcdef0123456789abcdef",
+  REDIS_URL: "redis://:demo-password@redis:6379/0"
 }
 
 /** Decodes a config text exactly as the server would with CONFIG_FILE pointing at it. */

@@ -104,7 +104,7 @@ describe("GET /openapi.json", () => {
       "415": ["unsupported_media_type"],
       "429": ["rate_limited"],
       "500": ["internal"],
-      "503": ["pool_exhausted", "shutting_down"],
+      "503": ["pool_exhausted", "shutting_down", "store_unavailable"],
       "504": ["query_timeout"]
     })
   })
@@ -124,13 +124,13 @@ describe("GET /openapi.json", () => {
       "415": ["unsupported_media_type"],
       "429": ["instance_limit", "rate_limited"],
       "500": ["internal"],
-      "503": ["shutting_down"]
+      "503": ["shutting_down", "store_unavailable"]
     })
     expect(errorTable(document.paths["/v1/instances/{id}/databases"].post)).toMatchObject({
       "403": ["forbidden_statement"],
       "409": ["alias_exists"],
       "502": ["upstream_unavailable"],
-      "503": ["extension_unavailable", "shutting_down"]
+      "503": ["extension_unavailable", "shutting_down", "store_unavailable"]
     })
   })
 

@@ -36,7 +36,8 @@ describe("docker-compose.yaml: redis", () => {
     expect(decodeURIComponent(url.password)).toBe(envExample.REDIS_PASSWORD)
     const settings = decodeConfig(readRepoFile("deploy/demo/config.yaml"), {
       ...envExample,
-      ...productionSecrets
+      ...productionSecrets,
+      REDIS_URL: envExample.REDIS_URL!
     })
     expect(Redacted.value(settings.state.redis_url!)).toBe(envExample.REDIS_URL)
   })
