@@ -31,6 +31,7 @@ const key = "e2e-security-key"
 const addressSpaceLimitKb = 4 * 1024 * 1024
 
 let watched: WatchedDir
+let configDir: string
 let attachedByConfig: string
 let attachedByApi: string
 let server: ServerProcess
@@ -85,7 +86,7 @@ beforeAll(async () => {
   attachedByApi = path.join(watched.dir, "att-api.duckdb")
   await makeAttachedFile(attachedByConfig)
   await makeAttachedFile(attachedByApi)
-  const configDir = fs.mkdtempSync(path.join(path.dirname(watched.dir), "pondpilot-e2e-config-"))
+  configDir = fs.mkdtempSync(path.join(path.dirname(watched.dir), "pondpilot-e2e-config-"))
   const configFile = path.join(configDir, "config.yaml")
   fs.writeFileSync(
     configFile,
@@ -118,6 +119,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop("SIGKILL")
   watched?.remove()
+  if (configDir !== undefined) fs.rmSync(configDir, { recursive: true, force: true })
 })
 
 describe("the launcher's process limits", () => {
