@@ -18,6 +18,9 @@ export const requireJson = (request: IncomingMessage): UnsupportedMediaType | un
       })
     : undefined
 
+/** RFC 8259 JSON is UTF-8; a byte that is not would otherwise become U+FFFD in the client's SQL or data. */
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
 export const tooLarge = (maxBytes: number) =>
   new PayloadTooLarge({ message: `the request body is larger than ${maxBytes} bytes` })
 
@@ -50,8 +53,12 @@ export const readJsonBody = (
     const onEnd = () => {
       cleanup()
       if (size === 0) return resume(Effect.succeed(undefined))
-      const text =
-        chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks, size).toString("utf8")
+      let text: string
+      try {
+        text = utf8.decode(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size))
+      } catch {
+        return resume(Effect.fail(new InvalidRequest({ message: "the request body is not valid UTF-8" })))
+      }
       try {
         resume(Effect.succeed(JSON.parse(text)))
       } catch {

@@ -20,6 +20,23 @@ const queryRoute = /^\/v1\/instances\/([A-Za-z0-9_-]{1,64})\/query$/
 const probes = new Set(["/health", "/ready"])
 
 /**
+ * A path as the HttpApi router matches it: the router ignores case, repeated and trailing slashes and
+ * anything after `;`, and decodes percent-escapes (all but `%2F`). Deciding whether a path needs
+ * credentials on the raw text would let `//api/v1/metrics` or `/API/v1/Metrics` reach a protected
+ * route unauthenticated, so the decision is made on this form. Over-matching only asks for
+ * credentials where the router would answer 404 anyway.
+ */
+export const routerPath = (path: string): string => {
+  const semicolon = path.indexOf(";")
+  const cut = semicolon < 0 ? path : path.slice(0, semicolon)
+  const decoded = cut.replace(/%(?![2][fF])([0-9A-Fa-f]{2})/g, (_, hex: string) =>
+    String.fromCharCode(Number.parseInt(hex, 16))
+  )
+  const collapsed = decoded.toLowerCase().replace(/\/{2,}/g, "/")
+  return collapsed.length > 1 && collapsed.endsWith("/") ? collapsed.slice(0, -1) : collapsed
+}
+
+/**
  * Every request passes here first, once: request id, client address, draining, rate limit, body
  * size and media type, authentication. The query route is then served directly (its hot path has
  * no router and no second fiber); everything else goes on to the HttpApi application. When the
@@ -39,8 +56,10 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
     const metricsNeedAuth = config.metrics.require_auth
     const maxBodySize = config.server.max_body_size
 
-    const needsAuth = (path: string) =>
-      path.startsWith("/v1/") || path === "/v1" || (metricsNeedAuth && path === "/api/v1/metrics")
+    const needsAuth = (rawPath: string) => {
+      const path = routerPath(rawPath)
+      return path.startsWith("/v1/") || path === "/v1" || (metricsNeedAuth && path === "/api/v1/metrics")
+    }
 
     const admit = (
       context: RequestContext,

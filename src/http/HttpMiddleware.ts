@@ -17,6 +17,7 @@ import {
   statusOf,
   Unauthorized
 } from "../domain/Errors.js"
+import { unauthorizedMessage } from "../services/Authenticator.js"
 import { Authentication } from "./Authentication.js"
 import { NotReady } from "./HealthApi.js"
 import { contextOf } from "./RequestContext.js"
@@ -26,12 +27,15 @@ const requestContext = Effect.map(HttpServerRequest.HttpServerRequest, (request)
   contextOf(NodeHttpServerRequest.toIncomingMessage(request))
 )
 
-/** The principal the gateway authenticated; handlers of `/v1` groups receive it. */
+/**
+ * The principal the gateway authenticated; handlers of `/v1` groups receive it. Without one (a path
+ * the gateway did not take for a `/v1` path) the answer is the gateway's own 401, word for word.
+ */
 export const AuthenticationLive = Layer.succeed(
   Authentication,
   Effect.flatMap(requestContext, (context) =>
     context?.principal === undefined
-      ? Effect.fail(new Unauthorized({ message: "missing or invalid credentials" }))
+      ? Effect.fail(new Unauthorized({ message: unauthorizedMessage }))
       : Effect.succeed(context.principal)
   )
 )
@@ -42,6 +46,9 @@ const decodeMessage = (error: HttpApiError.HttpApiDecodeError): string => {
   const where = first.path.length > 0 ? `${first.path.map(String).join(".")}: ` : ""
   return `${where}${first.message}`.slice(0, 300)
 }
+
+const isStackOverflow = (value: unknown) =>
+  value instanceof RangeError && value.message.includes("Maximum call stack size exceeded")
 
 /** A failure the HttpApi application produced, as a client error of the contract. */
 const classify = (cause: Cause.Cause<unknown>): ClientError | NotReady | undefined => {
@@ -57,6 +64,11 @@ const classify = (cause: Cause.Cause<unknown>): ClientError | NotReady | undefin
     return undefined
   }
   const defect = Cause.dieOption(cause)
+  // Schema's error formatter recurses through the value it rejects: a body nested 100,000 deep
+  // overflows the stack while the framework describes it. Bodies are the only input that deep.
+  if (Option.isSome(defect) && isStackOverflow(defect.value)) {
+    return new InvalidRequest({ message: "the request body is nested too deeply" })
+  }
   if (
     Option.isSome(defect) &&
     HttpServerError.isServerError(defect.value) &&
@@ -90,10 +102,11 @@ export const ErrorMiddlewareLive = HttpApiBuilder.middleware((app) =>
       }
       const clientError = error ?? new Internal({ message: "internal error" })
       if (context !== undefined) context.errorCode = clientError.code
+      const incoming = NodeHttpServerRequest.toIncomingMessage(yield* HttpServerRequest.HttpServerRequest)
       return HttpServerResponse.text(errorBody(clientError, requestId), {
         status: statusOf(clientError),
         contentType: "application/json",
-        headers: errorHeaders(clientError)
+        headers: { ...errorHeaders(clientError), ...(incoming.complete ? {} : { connection: "close" }) }
       })
     })
   )

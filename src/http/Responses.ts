@@ -10,6 +10,13 @@ export const errorHeaders = (error: ClientError): Record<string, string> =>
     ? { "retry-after": String(Math.max(1, Math.ceil(error.retryAfterSeconds))) }
     : {}
 
+/**
+ * A refusal sent before the request's body was read (too large, wrong type, unauthenticated, rate
+ * limited) closes the connection: the rest of the body would otherwise have to be read and thrown away
+ * before the connection could serve another request, or a client reusing it would wait for nothing.
+ */
+export const bodyUnread = (res: ServerResponse): boolean => res.req !== undefined && !res.req.complete
+
 /** Answers with a JSON error, or cuts the connection when a response had already begun. */
 export const writeError = (res: ServerResponse, error: ClientError, requestId: string): void => {
   if (res.headersSent) {
@@ -19,6 +26,7 @@ export const writeError = (res: ServerResponse, error: ClientError, requestId: s
   const body = errorBody(error, requestId)
   res.writeHead(statusOf(error), {
     ...errorHeaders(error),
+    ...(bodyUnread(res) ? { connection: "close" } : {}),
     "content-type": "application/json",
     "content-length": Buffer.byteLength(body)
   })

@@ -48,7 +48,13 @@ export const ServerLive = Layer.scoped(
     )
     const readTimeout = Duration.toMillis(config.server.read_timeout)
     const server = http.createServer(
-      { requestTimeout: readTimeout, headersTimeout: Math.min(readTimeout, 60_000), keepAliveTimeout: 5_000 },
+      {
+        requestTimeout: readTimeout,
+        headersTimeout: Math.min(readTimeout, 60_000),
+        keepAliveTimeout: 5_000,
+        // node checks both timeouts only this often (30 s by default): a slow client would get that long.
+        connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(readTimeout / 2)))
+      },
       (request, response) => gateway.handle(request, response, effectHandler)
     )
 
