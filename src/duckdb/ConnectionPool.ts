@@ -347,10 +347,19 @@ export class ConnectionPool {
     this.noteReturned()
   }
 
-  /** Closes a lent connection that could not be brought back to a known state. */
+  /**
+   * Closes a lent connection that could not be brought back to a known state. A DuckDB call still
+   * running on it would make `closeSync` block the event loop until the call ends: close it after.
+   */
   discard(connection: PooledConnection): void {
     if (!this.lent.delete(connection)) return
-    connection.close()
+    const pending = connection.pending
+    if (pending === undefined) connection.close()
+    else
+      void pending.then(
+        () => connection.close(),
+        () => connection.close()
+      )
     this.noteReturned()
   }
 

@@ -137,7 +137,7 @@ describe("the launcher's process limits", () => {
     expect(Number(hard)).toBe(addressSpaceLimitKb * 1024)
     const command = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")
     expect(command).toContain("--disable-wasm-trap-handler")
-    expect(command.some((arg) => arg.endsWith("dist/main.js"))).toBe(true)
+    expect(command.some((arg) => arg.endsWith("dist/pondpilot-proxy.mjs"))).toBe(true)
   })
 })
 
