@@ -28,6 +28,8 @@ export interface Cursor {
   readonly columns: ReadonlyArray<ResultColumn>
   /** The next chunk, or undefined once the result is complete; rejects with a client error. */
   next(): Promise<DuckDBDataChunk | undefined>
+  /** Resolves once no fetch is in flight (one asked for ahead and not read, say after max_rows). */
+  settle(): Promise<void>
 }
 
 /** Tells the code reading a result that its query was stopped (deadline, cancel, client gone). */
@@ -163,20 +165,35 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
       // Statements that are not queries (CREATE TABLE AS, INSERT) answer with a materialized result.
       const streamed = result.isStreaming
       const stoppedFromOutside = () => signal.stopped || connection.interrupted
+      // The next chunk is asked for as soon as one arrives, so that DuckDB produces it on its own
+      // thread while this one is encoded and written: the two overlap instead of taking turns.
+      let ahead: Promise<DuckDBDataChunk | null> | undefined
+      const fetch = () =>
+        duck(connection, result.fetchChunk()).catch((error) => {
+          throw sqlError(error)
+        })
       return {
         verdict,
         columns,
         next: async () => {
           if (stoppedFromOutside()) throw interrupted()
-          const chunk = await duck(connection, result.fetchChunk()).catch((error) => {
-            throw sqlError(error)
-          })
+          const pending = ahead ?? fetch()
+          ahead = undefined
+          const chunk = await pending
           if (stoppedFromOutside()) throw interrupted()
-          if (chunk !== null && chunk.rowCount > 0) return chunk
+          if (chunk !== null && chunk.rowCount > 0) {
+            ahead = fetch()
+            // Never an unhandled rejection: its error surfaces when the reader asks for it.
+            ahead.catch(() => undefined)
+            return chunk
+          }
           // DuckDB 1.5.6 ends a stream that failed (a runtime error in a later chunk, an interrupt)
           // with an empty chunk, as if it were complete; only the result's state tells them apart.
           if (streamed && !result.isStreaming) throw failedMidStream()
           return undefined
+        },
+        settle: async () => {
+          await ahead?.catch(() => undefined)
         }
       }
     }
@@ -204,7 +221,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
           const signal = new StopSignal()
           let abandoned = false
           const settled = open(connection, input, policy, signal, onVerdict)
-            .then((cursor) => consume(cursor, signal))
+            .then((cursor) => consume(cursor, signal).finally(() => cursor.settle()))
             .then(
               (value) => {
                 giveBack(connection, true, abandoned)
