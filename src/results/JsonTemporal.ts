@@ -45,13 +45,29 @@ export const timestampReader = (typeId: DuckDBTypeId): ValueReader => {
   }, true)
 }
 
+/**
+ * Dates repeat in almost every result (a day per order, per event), and their text never changes: a
+ * bounded cache shared by all results skips the formatting for most of them. 65,536 days is 180
+ * years of distinct dates.
+ */
+const dateTexts = new Map<number, string>()
+const cachedDateText = (days: number): string => {
+  let text = dateTexts.get(days)
+  if (text === undefined) {
+    if (dateTexts.size >= 65_536) dateTexts.clear()
+    text = dateText(days)
+    dateTexts.set(days, text)
+  }
+  return text
+}
+
 export const temporalReader = (typeId: DuckDBTypeId): ValueReader => {
   switch (typeId) {
     case DuckDBTypeId.DATE:
       return fromText((vector, size) => {
         const bytes = bytesOf(vector, size, 4)
         const days = new Int32Array(bytes.buffer, bytes.byteOffset, size)
-        return (i) => dateText(days[i]!)
+        return (i) => cachedDateText(days[i]!)
       }, true)
     case DuckDBTypeId.TIME:
     case DuckDBTypeId.TIME_NS: {
