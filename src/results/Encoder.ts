@@ -1,7 +1,8 @@
 import type { DuckDBDataChunk, DuckDBType } from "@duckdb/node-api"
 import { ArrowEncoder } from "./ArrowEncoder.js"
+import { CsvEncoder, NdjsonEncoder } from "./ByteEncoders.js"
 import type { ResultFormat } from "./Format.js"
-import { CsvEncoder, JsonEncoder, NdjsonEncoder } from "./TextEncoders.js"
+import { JsonEncoder } from "./TextEncoders.js"
 
 export interface ResultColumn {
   readonly name: string

@@ -34,7 +34,7 @@ abstract class TextFormatEncoder {
   }
 }
 
-const errorJson = (error: ResultError): string =>
+export const errorJson = (error: ResultError): string =>
   `{"code":${JSON.stringify(error.code)},"message":${JSON.stringify(error.message)}}`
 
 /** `{"columns":[{"name","type"}],"rows":[[…],…],"rowCount":N,"truncated":false}`. */
@@ -95,42 +95,6 @@ export const uniqueNames = (names: ReadonlyArray<string>): ReadonlyArray<string>
   })
 }
 
-/** One JSON object per row, keyed by column name, each line ended by `\n` (JSON escapes every `\n` inside values). */
-export class NdjsonEncoder extends TextFormatEncoder implements ResultEncoder {
-  readonly format = "ndjson"
-  readonly mediaType = contentTypeOf("ndjson")
-  private keys: ReadonlyArray<string> = []
-
-  protected header(columns: ReadonlyArray<ResultColumn>): string {
-    this.keys = uniqueNames(columns.map((column) => column.name)).map(
-      (name, c) => `${c === 0 ? "{" : ","}${JSON.stringify(name)}:`
-    )
-    return ""
-  }
-
-  rows(chunk: DuckDBDataChunk, count: number): Uint8Array {
-    const n = Math.min(count, chunk.rowCount)
-    if (n <= 0) return empty
-    const items = this.bindJson(chunk)
-    const keys = this.keys
-    const width = items.length
-    let out = ""
-    for (let r = 0; r < n; r++) {
-      for (let c = 0; c < width; c++) out += keys[c]! + items[c]!(r)
-      out += width === 0 ? "{}\n" : "}\n"
-    }
-    return utf8(out)
-  }
-
-  end(_summary: ResultSummary): Uint8Array {
-    return empty
-  }
-
-  abort(error: ResultError): Uint8Array {
-    return utf8(`{"$error":${errorJson(error)}}\n`)
-  }
-}
-
 const needsQuotes = /[",\r\n]/
 const quote = /"/g
 
@@ -143,41 +107,4 @@ export const csvField = (text: string | null, plain: boolean): string => {
   if (text === "") return '""'
   if (plain) return text
   return needsQuotes.test(text) ? `"${text.replace(quote, '""')}"` : text
-}
-
-/** RFC 4180: a header row, then one record per row, every line ended by CRLF as the RFC says. */
-export class CsvEncoder extends TextFormatEncoder implements ResultEncoder {
-  readonly format = "csv"
-  readonly mediaType = contentTypeOf("csv")
-  private plain: ReadonlyArray<boolean> = []
-
-  protected header(columns: ReadonlyArray<ResultColumn>): string {
-    this.plain = this.readers.map((reader) => reader.plain)
-    return `${columns.map((column) => csvField(column.name, false)).join(",")}\r\n`
-  }
-
-  rows(chunk: DuckDBDataChunk, count: number): Uint8Array {
-    const n = Math.min(count, chunk.rowCount)
-    if (n <= 0) return empty
-    const items = this.bindText(chunk)
-    const plain = this.plain
-    const width = items.length
-    let out = ""
-    for (let r = 0; r < n; r++) {
-      for (let c = 0; c < width; c++) {
-        const field = csvField(items[c]!(r), plain[c]!)
-        out += c === 0 ? field : `,${field}`
-      }
-      out += "\r\n"
-    }
-    return utf8(out)
-  }
-
-  end(_summary: ResultSummary): Uint8Array {
-    return empty
-  }
-
-  abort(_error: ResultError): Uint8Array {
-    return empty
-  }
 }

@@ -157,6 +157,21 @@ describe("csv quoting", () => {
       ].join("\r\n")
     )
   })
+  it("writes integers, long strings and dates byte for byte across chunks", async () => {
+    const sql = `SELECT i::INTEGER AS n, (i * 1000000007 - 2500000000000)::BIGINT AS big,
+      CASE WHEN i % 5 = 0 THEN NULL WHEN i % 7 = 0 THEN 'quote "' || i || '" and, comma — long'
+        ELSE 'long value number ' || i END AS s,
+      CASE WHEN i % 11 = 0 THEN NULL ELSE DATE '1999-12-31' + (i % 400)::INTEGER END AS d
+      FROM range(5000) t(i)`
+    const expected = ["n,big,s,d"]
+    for (let i = 0; i < 5000; i++) {
+      const s =
+        i % 5 === 0 ? "" : i % 7 === 0 ? `"quote ""${i}"" and, comma — long"` : `long value number ${i}`
+      const d = i % 11 === 0 ? "" : new Date(Date.UTC(1999, 11, 31 + (i % 400))).toISOString().slice(0, 10)
+      expected.push(`${i},${i * 1000000007 - 2500000000000},${s},${d}`)
+    }
+    expect(text((await encode(connection, sql, "csv")).bytes)).toBe(`${expected.join("\r\n")}\r\n`)
+  })
   it("writes nested values as quoted JSON", async () => {
     const sql = `SELECT [1, 2] AS l, {'a': 'x'} AS s, MAP {'k': [1]} AS m`
     expect(text((await encode(connection, sql, "csv")).bytes)).toBe(
@@ -170,6 +185,19 @@ describe("ndjson", () => {
     const sql = `SELECT 'a' || chr(10) || 'b' AS s, 'c' || chr(13) AS r, '\u2028' AS ls FROM range(3)`
     const lines = text((await encode(connection, sql, "ndjson")).bytes).split("\n")
     expect(lines).toEqual([...Array(3).fill('{"s":"a\\nb","r":"c\\r","ls":"\u2028"}'), ""])
+  })
+  it("escapes strings exactly as JSON.stringify does, short and long, every control character", async () => {
+    const sql = `SELECT CASE WHEN i = 0 THEN NULL ELSE chr(i::INTEGER) || ' and a longer tail \\ "quoted" é ' || chr(i::INTEGER) END AS s,
+      chr(i::INTEGER + 1) AS c FROM range(0, 32) t(i)`
+    const lines = text((await encode(connection, sql, "ndjson")).bytes)
+      .split("\n")
+      .slice(0, -1)
+    expect(lines).toHaveLength(32)
+    lines.forEach((line, i) => {
+      const s =
+        i === 0 ? null : `${String.fromCharCode(i)} and a longer tail \\ "quoted" é ${String.fromCharCode(i)}`
+      expect(line).toBe(`{"s":${JSON.stringify(s)},"c":${JSON.stringify(String.fromCharCode(i + 1))}}`)
+    })
   })
   it("suffixes duplicate column names instead of losing a value", async () => {
     const line = text((await encode(connection, "SELECT 1 AS a, 2 AS a, 3 AS a_1, 4 AS a", "ndjson")).bytes)

@@ -1,0 +1,214 @@
+import { DuckDBTypeId } from "@duckdb/node-api"
+import type { Output } from "./ByteOutput.js"
+import type { ResultColumn } from "./Encoder.js"
+import { valueReader } from "./JsonValues.js"
+import {
+  bytesOf,
+  isValid,
+  type NativeVector,
+  StringItems,
+  safeInt64At,
+  safeUint64At,
+  uint32sOf,
+  type Validity,
+  validityOf
+} from "./RawVector.js"
+import { dateText } from "./Temporal.js"
+import { csvField } from "./TextEncoders.js"
+import type { ValueReader } from "./ValueReader.js"
+
+/**
+ * How a column's values are written as bytes, in CSV or in JSON. The common types (integers,
+ * VARCHAR, DATE) go from DuckDB's vectors to the output directly; every other type through its text
+ * or JSON reader, so the output is the same as the string encoders' for every type.
+ */
+export type Dialect = "csv" | "json"
+
+/** Writes one row's field (CSV: nothing for NULL; JSON: `null`). */
+export type FieldWriter = (out: Output, row: number) => void
+export type ColumnWriter = (vector: NativeVector, size: number) => FieldWriter
+
+const comma = 0x2c
+const quote = 0x22
+const backslash = 0x5c
+const cr = 0x0d
+const lf = 0x0a
+const nullJson = Buffer.from("null", "latin1")
+
+const orNull =
+  (dialect: Dialect, validity: Validity, write: FieldWriter): FieldWriter =>
+  (out, row) => {
+    if (isValid(validity, row)) write(out, row)
+    else if (dialect === "json") out.bytes(nullJson)
+  }
+
+const typedIntegers =
+  (
+    dialect: Dialect,
+    view: (bytes: Uint8Array, size: number) => ArrayLike<number>,
+    width: number
+  ): ColumnWriter =>
+  (vector, size) => {
+    const values = view(bytesOf(vector, size, width), size)
+    return orNull(dialect, validityOf(vector, size), (out, row) => out.integer(values[row]!))
+  }
+
+/** 64-bit integers: digits in place while safe; beyond ±(2^53−1) the reader's text (a string in JSON). */
+const int64s =
+  (dialect: Dialect, signed: boolean, reader: ValueReader): ColumnWriter =>
+  (vector, size) => {
+    const words = uint32sOf(vector, size, 2)
+    const big = dialect === "csv" ? reader.text(vector, size) : reader.json(vector, size)
+    return orNull(dialect, validityOf(vector, size), (out, row) => {
+      const safe = signed ? safeInt64At(words, row) : safeUint64At(words, row)
+      if (safe !== undefined) out.integer(safe)
+      else out.ascii(big(row)!)
+    })
+  }
+
+const csvNeedsQuotes = (bytes: Uint8Array): boolean => {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!
+    if (b === comma || b === quote || b === cr || b === lf) return true
+  }
+  return false
+}
+
+const csvString = (out: Output, bytes: Uint8Array): void => {
+  if (bytes.length === 0) {
+    out.byte(quote)
+    out.byte(quote)
+  } else if (!csvNeedsQuotes(bytes)) {
+    out.bytes(bytes)
+  } else {
+    out.byte(quote)
+    for (let i = 0; i < bytes.length; i++) {
+      if (bytes[i] === quote) out.byte(quote)
+      out.byte(bytes[i]!)
+    }
+    out.byte(quote)
+  }
+}
+
+const hex = "0123456789abcdef"
+const shortEscapes: Record<number, number> = { 8: 0x62, 9: 0x74, 10: 0x6e, 12: 0x66, 13: 0x72 }
+
+/** A JSON string as `JSON.stringify` writes it (DuckDB's strings are valid UTF-8: bytes pass through). */
+const jsonString = (out: Output, bytes: Uint8Array): void => {
+  out.byte(quote)
+  let clean = 0
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!
+    if (b >= 0x20 && b !== quote && b !== backslash) continue
+    if (i > clean) out.bytes(bytes.subarray(clean, i))
+    out.byte(backslash)
+    const short = shortEscapes[b]
+    if (b === quote || b === backslash) out.byte(b)
+    else if (short !== undefined) out.byte(short)
+    else out.ascii(`u00${hex[b >> 4]}${hex[b & 15]}`)
+    clean = i + 1
+  }
+  if (bytes.length > clean) out.bytes(clean === 0 ? bytes : bytes.subarray(clean))
+  out.byte(quote)
+}
+
+const varchars =
+  (dialect: Dialect): ColumnWriter =>
+  (vector, size) => {
+    const items = new StringItems(vector, size)
+    const write = dialect === "csv" ? csvString : jsonString
+    return orNull(dialect, items.validity, (out, row) => write(out, items.bytesAt(row)))
+  }
+
+/** Dates repeat in most results and their text never changes: bytes kept for up to 65,536 days. */
+const dateTexts = new Map<number, Buffer>()
+const dateBytes = (day: number): Buffer => {
+  let bytes = dateTexts.get(day)
+  if (bytes === undefined) {
+    if (dateTexts.size >= 65_536) dateTexts.clear()
+    bytes = Buffer.from(dateText(day), "latin1")
+    dateTexts.set(day, bytes)
+  }
+  return bytes
+}
+
+const dates =
+  (dialect: Dialect): ColumnWriter =>
+  (vector, size) => {
+    const raw = bytesOf(vector, size, 4)
+    const days = new Int32Array(raw.buffer, raw.byteOffset, size)
+    return orNull(dialect, validityOf(vector, size), (out, row) => {
+      if (dialect === "json") out.byte(quote)
+      out.bytes(dateBytes(days[row]!))
+      if (dialect === "json") out.byte(quote)
+    })
+  }
+
+/** Types whose text is always ASCII without a comma, quote or line break (numbers, times, UUIDs). */
+const asciiTypes: ReadonlySet<DuckDBTypeId> = new Set([
+  DuckDBTypeId.BOOLEAN,
+  DuckDBTypeId.FLOAT,
+  DuckDBTypeId.DOUBLE,
+  DuckDBTypeId.DECIMAL,
+  DuckDBTypeId.HUGEINT,
+  DuckDBTypeId.UHUGEINT,
+  DuckDBTypeId.TIMESTAMP,
+  DuckDBTypeId.TIMESTAMP_S,
+  DuckDBTypeId.TIMESTAMP_MS,
+  DuckDBTypeId.TIMESTAMP_NS,
+  DuckDBTypeId.TIMESTAMP_TZ,
+  DuckDBTypeId.TIME,
+  DuckDBTypeId.TIME_TZ,
+  DuckDBTypeId.INTERVAL,
+  DuckDBTypeId.UUID
+])
+
+/** Any other type: the reader's text (CSV, quoted as RFC 4180 requires) or JSON. */
+const viaReader =
+  (dialect: Dialect, reader: ValueReader, ascii: boolean): ColumnWriter =>
+  (vector, size) => {
+    if (dialect === "json") {
+      const json = reader.json(vector, size)
+      return ascii ? (out, row) => out.ascii(json(row)) : (out, row) => out.text(json(row))
+    }
+    const text = reader.text(vector, size)
+    return (out, row) => {
+      const value = text(row)
+      if (value === null) return
+      if (ascii && value !== "") out.ascii(value)
+      else out.text(csvField(value, reader.plain))
+    }
+  }
+
+const integerView =
+  (make: new (buffer: ArrayBufferLike, offset: number, length: number) => ArrayLike<number>) =>
+  (bytes: Uint8Array, size: number) =>
+    new make(bytes.buffer, bytes.byteOffset, size)
+
+export const columnWriter = (column: ResultColumn, dialect: Dialect): ColumnWriter => {
+  const reader = valueReader(column.type)
+  switch (column.type.typeId) {
+    case DuckDBTypeId.TINYINT:
+      return typedIntegers(dialect, integerView(Int8Array), 1)
+    case DuckDBTypeId.UTINYINT:
+      return typedIntegers(dialect, integerView(Uint8Array), 1)
+    case DuckDBTypeId.SMALLINT:
+      return typedIntegers(dialect, integerView(Int16Array), 2)
+    case DuckDBTypeId.USMALLINT:
+      return typedIntegers(dialect, integerView(Uint16Array), 2)
+    case DuckDBTypeId.INTEGER:
+      return typedIntegers(dialect, integerView(Int32Array), 4)
+    case DuckDBTypeId.UINTEGER:
+      return typedIntegers(dialect, integerView(Uint32Array), 4)
+    case DuckDBTypeId.BIGINT:
+      return int64s(dialect, true, reader)
+    case DuckDBTypeId.UBIGINT:
+      return int64s(dialect, false, reader)
+    case DuckDBTypeId.VARCHAR:
+      return varchars(dialect)
+    case DuckDBTypeId.DATE:
+      return dates(dialect)
+    default:
+      return viaReader(dialect, reader, asciiTypes.has(column.type.typeId) && reader.plain)
+  }
+}

@@ -1,0 +1,98 @@
+import type { DuckDBDataChunk } from "@duckdb/node-api"
+import { type ColumnWriter, columnWriter } from "./ByteColumns.js"
+import { Output } from "./ByteOutput.js"
+import type { ResultColumn, ResultEncoder, ResultError, ResultSummary } from "./Encoder.js"
+import { contentTypeOf } from "./Format.js"
+import { chunkColumn } from "./RawVector.js"
+import { csvField, errorJson, uniqueNames } from "./TextEncoders.js"
+
+const empty = new Uint8Array(0)
+const comma = 0x2c
+
+/** Bytes per row a chunk's buffer starts with; it grows when a chunk needs more. */
+const guessPerColumn = 12
+
+/** RFC 4180: a header row, then one record per row, every line ended by CRLF as the RFC says. */
+export class CsvEncoder implements ResultEncoder {
+  readonly format = "csv"
+  readonly mediaType = contentTypeOf("csv")
+  private writers: ReadonlyArray<ColumnWriter> = []
+  private readonly out = new Output()
+
+  begin(columns: ReadonlyArray<ResultColumn>): Uint8Array {
+    this.writers = columns.map((column) => columnWriter(column, "csv"))
+    return Buffer.from(`${columns.map((column) => csvField(column.name, false)).join(",")}\r\n`, "utf8")
+  }
+
+  rows(chunk: DuckDBDataChunk, count: number): Uint8Array {
+    const n = Math.min(count, chunk.rowCount)
+    if (n <= 0) return empty
+    const fields = this.writers.map((writer, c) => writer(chunkColumn(chunk.chunk, c), chunk.rowCount))
+    const width = fields.length
+    const out = this.out
+    out.reserve(n * (2 + width * guessPerColumn))
+    for (let row = 0; row < n; row++) {
+      for (let c = 0; c < width; c++) {
+        if (c > 0) out.byte(comma)
+        fields[c]!(out, row)
+      }
+      out.byte(0x0d)
+      out.byte(0x0a)
+    }
+    return out.take()
+  }
+
+  end(_summary: ResultSummary): Uint8Array {
+    return empty
+  }
+
+  abort(_error: ResultError): Uint8Array {
+    return empty
+  }
+}
+
+/** One JSON object per row, keyed by column name, each line ended by `\n` (JSON escapes every `\n` inside values). */
+export class NdjsonEncoder implements ResultEncoder {
+  readonly format = "ndjson"
+  readonly mediaType = contentTypeOf("ndjson")
+  private writers: ReadonlyArray<ColumnWriter> = []
+  /** `{"a":` for the first column, `,"b":` for the others. */
+  private keys: ReadonlyArray<Buffer> = []
+  private readonly out = new Output()
+
+  begin(columns: ReadonlyArray<ResultColumn>): Uint8Array {
+    this.writers = columns.map((column) => columnWriter(column, "json"))
+    this.keys = uniqueNames(columns.map((column) => column.name)).map((name, c) =>
+      Buffer.from(`${c === 0 ? "{" : ","}${JSON.stringify(name)}:`, "utf8")
+    )
+    return empty
+  }
+
+  rows(chunk: DuckDBDataChunk, count: number): Uint8Array {
+    const n = Math.min(count, chunk.rowCount)
+    if (n <= 0) return empty
+    const fields = this.writers.map((writer, c) => writer(chunkColumn(chunk.chunk, c), chunk.rowCount))
+    const keys = this.keys
+    const width = fields.length
+    const out = this.out
+    out.reserve(n * (2 + width * (guessPerColumn + 8)))
+    for (let row = 0; row < n; row++) {
+      if (width === 0) out.byte(0x7b)
+      for (let c = 0; c < width; c++) {
+        out.bytes(keys[c]!)
+        fields[c]!(out, row)
+      }
+      out.byte(0x7d)
+      out.byte(0x0a)
+    }
+    return out.take()
+  }
+
+  end(_summary: ResultSummary): Uint8Array {
+    return empty
+  }
+
+  abort(error: ResultError): Uint8Array {
+    return Buffer.from(`{"$error":${errorJson(error)}}\n`, "utf8")
+  }
+}
