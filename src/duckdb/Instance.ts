@@ -1,8 +1,9 @@
 import { type Duration, Effect } from "effect"
 import { AliasExists, NotFound, type PoolExhausted, type ShuttingDown } from "../domain/Errors.js"
 import type { DatabaseDescriptor } from "./Attachments.js"
-import type { ConnectionPool, PooledConnection } from "./ConnectionPool.js"
+import type { ConnectionPool } from "./ConnectionPool.js"
 import { type AttachError, buildEngine, type EngineContext, type Generation } from "./Engine.js"
+import type { PooledConnection } from "./PooledConnection.js"
 
 /** What an instance is, as a plain value: enough for any replica to rebuild it. */
 export interface InstanceDescriptor {

@@ -10,8 +10,8 @@ import {
   type ShuttingDown,
   SqlError
 } from "../domain/Errors.js"
-import type { PooledConnection } from "../duckdb/ConnectionPool.js"
 import type { Instance } from "../duckdb/Instance.js"
+import type { PooledConnection } from "../duckdb/PooledConnection.js"
 import { scrubMessage } from "../duckdb/Scrub.js"
 import type { ResultColumn } from "../results/Encoder.js"
 import { bindParams } from "../results/Params.js"

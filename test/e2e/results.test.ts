@@ -315,7 +315,7 @@ describe("deadlines and disconnects stop DuckDB in the server process", () => {
     const waited = await within(1_500, () => cpu() - since >= 100)
     return waited
   }
-  /** After the stop: at most 3 clock ticks (30 ms) of CPU in the next second. */
+  /** After the stop: at most 100 ms of CPU in the next second (a running query takes a whole core; the rest is GC, logs, a validation). */
   const idleAfter = (cpu: () => number) => cpuShare(cpu, 1_000)
 
   it("query.timeout: 504, then the server's CPU is idle", async () => {
@@ -327,7 +327,7 @@ describe("deadlines and disconnects stop DuckDB in the server process", () => {
     expect(JSON.parse(response.body.toString("utf8"))).toMatchObject({ code: "query_timeout" })
     const idle = await idleAfter(cpu)
     console.info(`server: 100 ms of CPU within ${waited} ms; after the deadline ${idle.toFixed(3)} of a core`)
-    expect(idle).toBeLessThanOrEqual(0.03)
+    expect(idle).toBeLessThanOrEqual(0.1)
   })
 
   it("a client that disconnects mid-query: the server's CPU is idle, the next query runs", async () => {
@@ -342,7 +342,7 @@ describe("deadlines and disconnects stop DuckDB in the server process", () => {
     console.info(
       `server: 100 ms of CPU within ${waited} ms; after the disconnect ${idle.toFixed(3)} of a core`
     )
-    expect(idle).toBeLessThanOrEqual(0.03)
+    expect(idle).toBeLessThanOrEqual(0.1)
     const next = await query(strict.url, "default", { query: "SELECT 42 AS answer" }, { key })
     expect(JSON.parse(next.body.toString("utf8")).rows).toEqual([[42]])
   })

@@ -5,7 +5,7 @@ import * as path from "node:path"
 import { DuckDBInstance } from "@duckdb/node-api"
 import { Effect } from "effect"
 import { expect } from "vitest"
-import type { PooledConnection } from "../../src/duckdb/ConnectionPool.js"
+import type { PooledConnection } from "../../src/duckdb/PooledConnection.js"
 import { InstanceRegistry } from "../../src/services/InstanceRegistry.js"
 import { apiKey, json, type RunningServer } from "../support/TestServer.js"
 
