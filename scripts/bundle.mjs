@@ -5,6 +5,30 @@
 // DuckDB stays external: its native addon is loaded from node_modules as installed.
 import { build } from "esbuild"
 
+// @effect/platform-node's HTTP server module also holds its HTTP client (for `layerTest`), which
+// imports undici, a CommonJS package esbuild cannot tree-shake: bundled, it is a megabyte of code
+// evaluated at start-up and about 10 MiB of idle RSS for a client the server never uses. The server
+// gets a stand-in that fails loudly if anything ever calls it.
+const undiciUnused = {
+  name: "undici-unused",
+  setup(build) {
+    build.onResolve({ filter: /^undici$/ }, (args) =>
+      args.importer.includes("/@effect/platform-node/")
+        ? { path: "undici", namespace: "undici-unused" }
+        : undefined
+    )
+    build.onLoad({ filter: /.*/, namespace: "undici-unused" }, () => ({
+      loader: "js",
+      contents: [
+        "const unused = () => { throw new Error('undici is not part of the PondPilot Proxy bundle') }",
+        "export class Agent { constructor() { unused() } }",
+        "export const getGlobalDispatcher = unused",
+        "export default {}"
+      ].join("\n")
+    }))
+  }
+}
+
 await build({
   entryPoints: ["src/main.ts"],
   outfile: "dist/pondpilot-proxy.mjs",
@@ -25,5 +49,6 @@ await build({
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);"
   },
+  plugins: [undiciUnused],
   logLevel: "warning"
 })

@@ -53,7 +53,8 @@ export const serverSetupSql = [
   "CREATE VIEW big_sales AS SELECT * FROM sales WHERE amount > 250"
 ]
 
-const attachedSetupSql = [
+/** The attached DuckDB file's tables (`att`): `orders` and the view `v_orders`. */
+export const attachedSetupSql = [
   "CREATE TABLE orders (id INTEGER, customer_id INTEGER, total DOUBLE)",
   "INSERT INTO orders SELECT i, 1 + i % 4, i * 1.5 FROM range(1, 51) r(i)",
   "CREATE VIEW v_orders AS SELECT customer_id, sum(total) AS total FROM orders GROUP BY customer_id",
@@ -63,7 +64,7 @@ const attachedSetupSql = [
 const hashFile = (file: string) => createHash("sha256").update(fs.readFileSync(file)).digest("hex")
 
 /** Every file and directory under `dir` with its content hash: what "nothing written" compares. */
-const listFiles = (dir: string): Record<string, string> => {
+export const listFiles = (dir: string): Record<string, string> => {
   const result: Record<string, string> = {}
   const visit = (current: string) => {
     for (const entry of fs.readdirSync(current, { withFileTypes: true })) {

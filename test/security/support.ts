@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -7,6 +6,7 @@ import { Effect } from "effect"
 import { expect } from "vitest"
 import type { PooledConnection } from "../../src/duckdb/PooledConnection.js"
 import { InstanceRegistry } from "../../src/services/InstanceRegistry.js"
+import { attachedSetupSql, listFiles } from "../gate/fixture.js"
 import { apiKey, json, type RunningServer } from "../support/TestServer.js"
 
 /** The contract's error body: exactly `code`, `error`, `requestId`, the id echoed in the header. */
@@ -34,14 +34,6 @@ export const postQuery = (
     json(params === undefined ? { query } : { query, params }, key)
   )
 
-/** The tables the gate corpora expect in the attached DuckDB file (`att`), as in test/gate/fixture.ts. */
-const attachedSetupSql = [
-  "CREATE TABLE orders (id INTEGER, customer_id INTEGER, total DOUBLE)",
-  "INSERT INTO orders SELECT i, 1 + i % 4, i * 1.5 FROM range(1, 51) r(i)",
-  "CREATE VIEW v_orders AS SELECT customer_id, sum(total) AS total FROM orders GROUP BY customer_id",
-  "CHECKPOINT"
-]
-
 /** Writes a DuckDB file with the corpora's `orders` table and `v_orders` view, and closes it. */
 export const makeAttachedFile = async (file: string): Promise<void> => {
   const maker = await DuckDBInstance.create(file)
@@ -51,26 +43,7 @@ export const makeAttachedFile = async (file: string): Promise<void> => {
   maker.closeSync()
 }
 
-const hashFile = (file: string) => createHash("sha256").update(fs.readFileSync(file)).digest("hex")
-
-/** Every file and directory under `dir` with its content hash: what "nothing written" compares. */
-export const listFiles = (dir: string): Record<string, string> => {
-  const result: Record<string, string> = {}
-  const visit = (current: string) => {
-    for (const entry of fs.readdirSync(current, { withFileTypes: true })) {
-      const full = path.join(current, entry.name)
-      const key = path.relative(dir, full)
-      if (entry.isDirectory()) {
-        result[`${key}/`] = "dir"
-        visit(full)
-      } else {
-        result[key] = entry.isFile() ? hashFile(full) : "other"
-      }
-    }
-  }
-  visit(dir)
-  return result
-}
+export { listFiles }
 
 /**
  * A watched directory: files the hostile SQL names (a CSV, a JSON file, notes), DuckDB files to attach,
