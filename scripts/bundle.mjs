@@ -37,11 +37,12 @@ await build({
   format: "esm",
   target: "node20",
   sourcemap: true,
-  // Whitespace and syntax only, names kept: stack traces stay readable, and the source V8 holds in
-  // memory stays one byte per character (comments of some dependencies are not ASCII).
+  // Whitespace and syntax only, identifiers untouched: stack traces stay readable, and the source V8
+  // holds in memory stays one byte per character (comments of some dependencies are not ASCII).
   minifyWhitespace: true,
   minifySyntax: true,
-  keepNames: true,
+  // No keepNames: identifiers are not minified, so names survive anyway, and its __name() helper
+  // runs for every closure created on the query path (about 2% of the CPU at 64 connections).
   charset: "ascii",
   legalComments: "linked",
   external: ["@duckdb/node-api", "@duckdb/node-bindings", "@duckdb/node-bindings-*", "ioredis"],
