@@ -1,19 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import { Metrics, routeTemplate, unmatchedRoute } from "../../src/services/Metrics.js"
-
-/** `family{labels} value` lines of one family, labels parsed. */
-const samples = (body: string, name: string) =>
-  body
-    .split("\n")
-    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-    .map((line) => {
-      const match = /^[^{ ]+(?:\{(.*)\})? (.+)$/.exec(line)!
-      const labels = Object.fromEntries(
-        [...(match[1] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]])
-      )
-      return { labels, value: Number(match[2]) }
-    })
+import { samples } from "../support/PromText.js"
 
 const render = Effect.flatMap(Metrics, (metrics) => metrics.render())
 

@@ -1,23 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { samples } from "../support/PromText.js"
 import { apiKey, authed, json, type RunningServer, startServer, testSettings } from "../support/TestServer.js"
 
 /**
  * The audit log and the metrics as an operator meets them, through the in-process server: the
  * metrics' authentication switch, the query text switch, and gauges that follow what is really open.
  */
-
-/** `family{labels} value` samples of one family. */
-const samples = (body: string, name: string) =>
-  body
-    .split("\n")
-    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-    .map((line) => {
-      const match = /^[^{ ]+(?:\{(.*)\})? (.+)$/.exec(line)!
-      const labels = Object.fromEntries(
-        [...(match[1] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]])
-      )
-      return { labels, value: Number(match[2]) }
-    })
 
 const lines = (server: RunningServer) =>
   server.logLines.map((line) => JSON.parse(line) as Record<string, unknown>)
