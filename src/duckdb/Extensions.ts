@@ -177,12 +177,12 @@ const canonical = (name: string): string => {
 }
 
 /**
- * DuckDB 1.5.6's messages for an extension that cannot be loaded (measured; the first group of each
+ * DuckDB 1.5.5's messages for an extension that cannot be loaded (measured; the first group of each
  * pattern captures the extension's name). Paths in these messages are the server's: never echo them.
  */
 const missingPatterns: ReadonlyArray<RegExp> = [
   // LOAD x / ATTACH (TYPE x) with nothing in the directory:
-  // IO Error: Extension "<dir>/v1.5.6/linux_amd64/postgres_scanner.duckdb_extension" not found.…
+  // IO Error: Extension "<dir>/v1.5.5/linux_amd64/postgres_scanner.duckdb_extension" not found.…
   /Extension "[^"]*?([A-Za-z0-9_]+)\.duckdb_extension" not found/,
   // A file that is not an extension (truncated, wrong platform header):
   // Invalid Input Error: Failed to load 'postgres', The file is not a DuckDB extension.…

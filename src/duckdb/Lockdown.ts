@@ -86,7 +86,7 @@ const currentSetting = (connection: DuckDBConnection, name: string) =>
 
 /**
  * DuckDB stores absolute, normalised paths, and `enable_external_access = false` itself adds every attached
- * file with its `.wal`, `.wal.checkpoint` and `.wal.recovery` (measured on 1.5.6). Anything else is wrong.
+ * file with its `.wal`, `.wal.checkpoint` and `.wal.recovery` (measured on 1.5.5). Anything else is wrong.
  */
 const expectedPaths = (
   actual: unknown,

@@ -1,5 +1,5 @@
 /**
- * What the statement gate lets a client name, reviewed against DuckDB 1.5.6 (`duckdb_functions()`,
+ * What the statement gate lets a client name, reviewed against DuckDB 1.5.5 (`duckdb_functions()`,
  * `duckdb_views()` of a fresh instance). The tripwire tests in test/gate/lists.test.ts fail when a DuckDB
  * upgrade adds functions or system views, so that someone decides about them before they ship.
  *

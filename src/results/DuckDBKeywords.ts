@@ -1,5 +1,5 @@
 /**
- * Every keyword of DuckDB 1.5.6 (`SELECT keyword_name FROM duckdb_keywords()`). DuckDB quotes a struct
+ * Every keyword of DuckDB 1.5.5 (`SELECT keyword_name FROM duckdb_keywords()`). DuckDB quotes a struct
  * field or union member name in a type name when it is one of these, whatever the category, so the
  * type names we report match `typeof()`. test/results/TypeName.test.ts compares this list with the
  * running DuckDB so an upgrade that adds keywords fails loudly.

@@ -187,7 +187,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
             ahead.catch(() => undefined)
             return chunk
           }
-          // DuckDB 1.5.6 ends a stream that failed (a runtime error in a later chunk, an interrupt)
+          // DuckDB 1.5.5 ends a stream that failed (a runtime error in a later chunk, an interrupt)
           // with an empty chunk, as if it were complete; only the result's state tells them apart.
           if (streamed && !result.isStreaming) throw failedMidStream()
           return undefined

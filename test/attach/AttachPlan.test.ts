@@ -177,7 +177,7 @@ describe("attaching without the scanner extensions (this machine has none)", () 
     for (const sql of prepared(plan)) await errorOf(db.connection, sql)
     const raw = await errorOf(db.connection, plan.attach)
     for (const sql of plan.cleanup) expect(await errorOf(db.connection, sql)).toBeUndefined()
-    // Measured: IO Error: Extension "<dir>/v1.5.6/<platform>/<name>_scanner.duckdb_extension" not found. …
+    // Measured: IO Error: Extension "<dir>/v1.5.5/<platform>/<name>_scanner.duckdb_extension" not found. …
     expect(raw).toMatch(/^IO Error: Extension ".*_scanner\.duckdb_extension" not found\./)
     const classified = classifyExtensionError(raw!)
     expect(classified?._tag).toBe("ExtensionUnavailable")

@@ -100,7 +100,7 @@ describe("planExtensions", () => {
   })
 })
 
-describe("DuckDB's messages for a missing extension (measured live, DuckDB 1.5.6)", () => {
+describe("DuckDB's messages for a missing extension (measured live, DuckDB 1.5.5)", () => {
   let directory: string
   let db: Awaited<ReturnType<typeof openInstance>>
   let platform: string
@@ -131,7 +131,7 @@ describe("DuckDB's messages for a missing extension (measured live, DuckDB 1.5.6
     for (const [index, name] of ["postgres", "mysql", "sqlite"].entries()) {
       const message = await errorOf(db.connection, plan.statements[index + 1]!)
       expect(message).toBe(
-        `IO Error: Extension "${directory}/v1.5.6/${platform}/${name}_scanner.duckdb_extension" not found.\nExtension "${name}" is an existing extension.\n\nInstall it first using "INSTALL ${name}".`
+        `IO Error: Extension "${directory}/v1.5.5/${platform}/${name}_scanner.duckdb_extension" not found.\nExtension "${name}" is an existing extension.\n\nInstall it first using "INSTALL ${name}".`
       )
       expectUnavailable(message, name)
     }
@@ -146,7 +146,7 @@ describe("DuckDB's messages for a missing extension (measured live, DuckDB 1.5.6
   })
 
   it("a file that is not an extension", async () => {
-    const platformDir = path.join(directory, "v1.5.6", platform)
+    const platformDir = path.join(directory, "v1.5.5", platform)
     fs.mkdirSync(platformDir, { recursive: true })
     fs.writeFileSync(path.join(platformDir, "mysql_scanner.duckdb_extension"), Buffer.alloc(4096, 7))
     const message = await errorOf(db.connection, "LOAD mysql")
@@ -188,7 +188,7 @@ describe("DuckDB's messages for a missing extension (measured live, DuckDB 1.5.6
       "postgres"
     )
     expectUnavailable(
-      "Invalid Input Error: Failed to load '/x/sqlite_scanner.duckdb_extension', The file was built for DuckDB version 'v1.5.5', but we can only load extensions built for DuckDB version 'v1.5.6'.",
+      "Invalid Input Error: Failed to load '/x/sqlite_scanner.duckdb_extension', The file was built for DuckDB version 'v1.5.4', but we can only load extensions built for DuckDB version 'v1.5.5'.",
       "sqlite"
     )
   })

@@ -20,7 +20,7 @@ describe("scrubMessage", () => {
     expect(scrubMessage("see https://user:tok@example.com/x")).toBe("see <connection string>")
     // A documentation link is no secret.
     const docs =
-      "For more info, visit https://duckdb.org/docs/stable/extensions/troubleshooting?version=v1.5.6&platform=linux_amd64"
+      "For more info, visit https://duckdb.org/docs/stable/extensions/troubleshooting?version=v1.5.5&platform=linux_amd64"
     expect(scrubMessage(docs)).toBe(docs)
   })
 
@@ -53,7 +53,7 @@ describe("scrubMessage", () => {
   it("replaces server paths, keeping the last segment", () => {
     expect(
       scrubMessage(
-        'IO Error: Extension "/opt/pondpilot/extensions/v1.5.6/linux_amd64/postgres_scanner.duckdb_extension" not found.'
+        'IO Error: Extension "/opt/pondpilot/extensions/v1.5.5/linux_amd64/postgres_scanner.duckdb_extension" not found.'
       )
     ).toBe('IO Error: Extension "<path>/postgres_scanner.duckdb_extension" not found.')
     expect(scrubMessage(`Cannot open '/srv/my data/sales.duckdb': no`)).toBe(

@@ -58,7 +58,7 @@ const found = findBinaries()
 const binaries = "binaries" in found ? found.binaries : undefined
 
 const upstreamSkip = !upstreamsWanted
-  ? "PONDPILOT_TEST_EXTENSION_DIR is not set (a directory with the postgres and mysql extensions for DuckDB 1.5.6: npm run extensions:install -- --dir DIR)"
+  ? "PONDPILOT_TEST_EXTENSION_DIR is not set (a directory with the postgres and mysql extensions for DuckDB 1.5.5: npm run extensions:install -- --dir DIR)"
   : "reason" in found
     ? found.reason
     : undefined

@@ -140,7 +140,7 @@ describe("lockdown", () => {
 })
 
 /**
- * What DuckDB 1.5.6 still allows after lockdown, measured (security.md). The gate refuses each of these;
+ * What DuckDB 1.5.5 still allows after lockdown, measured (security.md). The gate refuses each of these;
  * if one of these tests fails after an upgrade, DuckDB changed and security.md needs re-measuring.
  */
 describe("DuckDB after lockdown, without the gate", () => {
