@@ -29,16 +29,19 @@ const { values: args } = parseArgs({
     warmup: { type: "string" },
     rows: { type: "string" },
     "server-dir": { type: "string" },
+    peer: { type: "string" },
     help: { type: "boolean", short: "h", default: false }
   }
 })
 if (args.help) {
   console.log(`usage: npm run bench -- [--quick] [--only ${ALL_CASES.join(",")}] [--rounds N]
-       [--duration SECONDS] [--warmup SECONDS] [--rows BIG_RESULT_ROWS] [--server-dir DIR]
+       [--duration SECONDS] [--warmup SECONDS] [--rows BIG_RESULT_ROWS] [--server-dir DIR] [--peer DIR]
   --quick   2 short rounds, 500k-row big results, 10M-row aggregations (~1.5 minutes)
   --only    comma-separated cases; idle RSS is always measured
   --server-dir  a checkout whose built server (bin/pondpilot-proxy, dist/) to measure instead of
-                this one's, e.g. another branch; the baseline and the cases stay this checkout's`)
+                this one's, e.g. another branch; the baseline and the cases stay this checkout's
+  --peer    a built checkout of tobilg/duckdb-api (dist/index.js and its node_modules) to start
+            next to the other two and measure in the SELECT 42 and 1,000-row cases`)
   process.exit(0)
 }
 const only = args.only ? args.only.split(",").map((c) => c.trim()) : ALL_CASES
@@ -54,7 +57,7 @@ const opts = {
   rounds: number(args.rounds, args.quick ? 2 : 5),
   warmupSec: number(args.warmup, args.quick ? 1 : 2),
   durationSec: number(args.duration, args.quick ? 2 : 5),
-  connectionCounts: [1, 16, 64],
+  connectionCounts: [1, 16, 50, 64],
   rows1000Connections: 16,
   bigRows: number(args.rows, args.quick ? 500_000 : 5_000_000),
   heavyCount: 20,
@@ -68,6 +71,12 @@ if (badOption) {
   process.exit(2)
 }
 const serverDir = path.resolve(args["server-dir"] ?? repoDir)
+const peerDir = args.peer === undefined ? undefined : path.resolve(args.peer)
+const peerMain = peerDir && path.join(peerDir, "dist", "index.js")
+if (peerMain && !fs.existsSync(peerMain)) {
+  console.error(`--peer: ${peerMain} is missing: build the peer first (npm ci && npm run build in it).`)
+  process.exit(2)
+}
 
 const distMain = path.join(serverDir, "dist", "pondpilot-proxy.mjs")
 if (!fs.existsSync(distMain)) {
@@ -81,6 +90,8 @@ const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "pondpilot-bench-"))
 const threads = "4"
 const memoryLimit = "2GB"
 const uvThreadpoolSize = process.env.UV_THREADPOOL_SIZE ?? "64" // the launcher's default
+// The baseline's free list holds at most as many connections as the server's default pool.
+const baselineMaxConnections = "16"
 const apiKey = randomBytes(24).toString("base64url")
 
 fs.writeFileSync(
@@ -130,12 +141,28 @@ const baselineProc = startProcess({
     ...baseEnv,
     PORT: String(baselinePort),
     BASELINE_THREADS: threads,
-    BASELINE_MEMORY_LIMIT: memoryLimit
+    BASELINE_MEMORY_LIMIT: memoryLimit,
+    BASELINE_MAX_CONNECTIONS: baselineMaxConnections
   },
   stdoutFile: path.join(tmpDir, "baseline-stdout.log"),
   stderrFile: path.join(tmpDir, "baseline-stderr.log")
 })
-const stopAll = () => Promise.all([stopProcess(serverProc), stopProcess(baselineProc)])
+// The peer is started as its README says (`node dist/index.js`, PORT); without API_TOKEN or
+// USERNAME/PASSWORD it asks for no credentials. Its DuckDB settings are its own.
+const peerPort = peerDir && (await freePort())
+const peerProc =
+  peerDir &&
+  startProcess({
+    name: "peer",
+    command: process.execPath,
+    args: [peerMain],
+    cwd: peerDir,
+    env: { ...baseEnv, PORT: String(peerPort), API_TOKEN: "", USERNAME: "", PASSWORD: "" },
+    stdoutFile: path.join(tmpDir, "peer-stdout.log"),
+    stderrFile: path.join(tmpDir, "peer-stderr.log")
+  })
+const stopAll = () =>
+  Promise.all([stopProcess(serverProc), stopProcess(baselineProc), peerProc && stopProcess(peerProc)])
 process.on("SIGINT", () => stopAll().finally(() => process.exit(130)))
 
 const side = (proc, port) => ({
@@ -152,7 +179,14 @@ const ctx = {
   threads,
   memoryLimit,
   server: side(serverProc, serverPort),
-  baseline: side(baselineProc, baselinePort)
+  baseline: side(baselineProc, baselinePort),
+  peer: peerProc && {
+    pid: peerProc.pid,
+    url: `http://127.0.0.1:${peerPort}`,
+    queryUrl: `http://127.0.0.1:${peerPort}/query`,
+    headers: { "content-type": "application/json" },
+    requestsSent: 0
+  }
 }
 
 const machine = () => ({
@@ -206,6 +240,15 @@ const sanityChecks = async () => {
   checks.authRequired = unauthenticated.status === 401
   const metrics = await fetch(`${ctx.server.url}/api/v1/metrics`)
   checks.metricsServed = metrics.status === 200 && (await metrics.text()).includes("pondpilot_")
+  if (ctx.peer) {
+    // The peer answers row objects (`[{"42":42}]`), not the proxy's shape: it must answer 200 with 42.
+    const peer = await postJson({
+      url: ctx.peer.queryUrl,
+      headers: ctx.peer.headers,
+      body: JSON.stringify({ query: SMALL_SQL })
+    })
+    checks.peerAnswers = peer.status === 200 && JSON.stringify(peer.json).includes("42")
+  }
   for (const [name, sql] of [
     ["selectFortyTwo", SMALL_SQL],
     ["thousandRows", ROWS_SQL]
@@ -237,6 +280,7 @@ const results = {
   date: new Date().toISOString(),
   machine: machine(),
   server: { dir: serverDir, commit: gitCommit() },
+  ...(peerDir ? { peer: { dir: peerDir } } : {}),
   options: opts
 }
 const entries = []
@@ -244,7 +288,8 @@ try {
   log(`starting the server (port ${serverPort}) and the baseline (port ${baselinePort}); work dir ${tmpDir}`)
   await Promise.all([
     waitHealthy(serverProc, `${ctx.server.url}/health`),
-    waitHealthy(baselineProc, `${ctx.baseline.url}/health`)
+    waitHealthy(baselineProc, `${ctx.baseline.url}/health`),
+    peerProc && waitHealthy(peerProc, `${ctx.peer.url}/`)
   ])
   results.checks = await sanityChecks()
   log(`checks: ${JSON.stringify(results.checks)}`)

@@ -4,7 +4,7 @@
 import fs from "node:fs"
 import path from "node:path"
 import { burst, hammer, median, streamQuery } from "./load.mjs"
-import { withPeakRss } from "./processes.mjs"
+import { cpuMillisOf, withPeakRss } from "./processes.mjs"
 
 export const SMALL_SQL = "SELECT 42"
 export const ROWS_SQL = "SELECT i, i * 2 AS d, 'row ' || i AS s FROM range(1000) t(i)"
@@ -14,7 +14,9 @@ export const bigSql = (rows) =>
 export const heavySql = (rows) =>
   `SELECT sum(i % 7) AS s, count(DISTINCT i % 1000) AS d FROM range(${rows}) t(i)`
 
-const sidesInOrder = (round) => (round % 2 === 0 ? ["server", "baseline"] : ["baseline", "server"])
+/** The sides measured in a round: forwards in even rounds, backwards in odd ones (A/B, or A/B/C with a peer). */
+const sidesInOrder = (round, sides = ["server", "baseline"]) =>
+  round % 2 === 0 ? sides : [...sides].reverse()
 const range = (values) => {
   const finite = values.filter(Number.isFinite)
   return finite.length === 0 ? undefined : [Math.min(...finite), Math.max(...finite)]
@@ -25,23 +27,29 @@ const failuresOf = (run) => run.non2xx + run.errors + run.timeouts
 /** Request rate and latency under autocannon at each connection count. */
 export const rateCase = async (ctx, { id, label, sql, connectionCounts, withTargets }) => {
   const body = JSON.stringify({ query: sql })
+  const sides = ctx.peer ? ["server", "baseline", "peer"] : ["server", "baseline"]
   const levels = {}
   const entries = []
   for (const connections of connectionCounts) {
     const rounds = []
     for (let round = 0; round < ctx.opts.rounds; round++) {
       const measured = {}
-      for (const side of sidesInOrder(round)) {
+      for (const side of sidesInOrder(round, sides)) {
         const target = ctx[side]
         const run = (durationSec) =>
           hammer({ url: target.queryUrl, headers: target.headers, body, connections, durationSec })
         const warm = ctx.opts.warmupSec > 0 ? await run(ctx.opts.warmupSec) : { ok: 0, non2xx: 0 }
+        const cpuBefore = cpuMillisOf(target.pid)
         measured[side] = await run(ctx.opts.durationSec)
+        const cpuUsed = cpuMillisOf(target.pid) - cpuBefore
+        measured[side].cpuUsPerRequest =
+          measured[side].ok > 0 && Number.isFinite(cpuUsed) ? (cpuUsed * 1000) / measured[side].ok : undefined
         target.requestsSent += warm.ok + warm.non2xx + measured[side].ok + measured[side].non2xx
         const m = measured[side]
         ctx.log(
           `${id} c=${connections} round ${round + 1}/${ctx.opts.rounds} ${side.padEnd(8)} ` +
             `${m.requestsPerSec.toFixed(0).padStart(6)} req/s  p50 ${fmtMs(m.p50Ms)}  p99 ${fmtMs(m.p99Ms)}` +
+            `  CPU ${m.cpuUsPerRequest?.toFixed(0) ?? "—"} µs/req` +
             (failuresOf(m) > 0 ? `  failures ${failuresOf(m)} ${JSON.stringify(m.statusCodes)}` : "")
         )
       }
@@ -49,11 +57,12 @@ export const rateCase = async (ctx, { id, label, sql, connectionCounts, withTarg
     }
     const med = (side, key) => median(rounds.map((r) => r[side][key]))
     const summary = {}
-    for (const side of ["server", "baseline"]) {
+    for (const side of sides) {
       summary[side] = {
         requestsPerSec: med(side, "requestsPerSec"),
         p50Ms: med(side, "p50Ms"),
         p99Ms: med(side, "p99Ms"),
+        cpuUsPerRequest: med(side, "cpuUsPerRequest"),
         failures: rounds.reduce((n, r) => n + failuresOf(r[side]), 0)
       }
     }
@@ -70,9 +79,10 @@ export const rateCase = async (ctx, { id, label, sql, connectionCounts, withTarg
       ...(withTargets && target ? { target } : {})
     })
     entries.push(
-      entry("throughput", "requestsPerSec", "req/s", { op: ">=", value: 0.75 }),
+      entry("throughput", "requestsPerSec", "req/s", { op: ">=", value: 0.85 }),
       entry("p50", "p50Ms", "ms"),
-      entry("p99", "p99Ms", "ms", { op: "<=", value: 1.5 })
+      entry("p99", "p99Ms", "ms", { op: "<=", value: 1.5 }),
+      entry("CPU per request", "cpuUsPerRequest", "µs")
     )
     entries.push({
       id: `${id}.c${connections}.failures`,
@@ -84,6 +94,20 @@ export const rateCase = async (ctx, { id, label, sql, connectionCounts, withTarg
       value: summary.server.failures,
       ...(connections === 64 || withTargets ? { target: { op: "<=", value: 0 } } : {})
     })
+    if (ctx.peer) {
+      entries.push({
+        id: `${id}.c${connections}.vsPeer`,
+        label: `${label} throughput @${connections} vs peer`,
+        kind: "ratio",
+        unit: "req/s",
+        server: summary.server.requestsPerSec,
+        baseline: summary.peer.requestsPerSec,
+        value: ratioOf(summary.server.requestsPerSec, summary.peer.requestsPerSec),
+        spread: range(rounds.map((r) => ratioOf(r.server.requestsPerSec, r.peer.requestsPerSec))),
+        ...(withTargets ? { target: { op: ">", value: 1 } } : {}),
+        note: summary.peer.failures > 0 ? `peer: ${summary.peer.failures} errors+non-2xx` : undefined
+      })
+    }
   }
   return { levels, entries }
 }

@@ -64,6 +64,23 @@ export const withPeakRss = async (pid, work, intervalMs = 25) => {
   }
 }
 
+/**
+ * CPU time (user + system) the process has used so far, in milliseconds, from /proc/<pid>/stat
+ * (clock ticks of 10 ms), or undefined when unreadable. Differences over a run give CPU per request,
+ * which other work on a shared machine disturbs far less than requests per second.
+ */
+export const cpuMillisOf = (pid) => {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    // Fields after the command name (which may hold spaces) start after the last ")".
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond
+  } catch {
+    return undefined
+  }
+}
+const ticksPerSecond = 100
+
 export const tail = (file, lines = 15) => {
   try {
     return fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n")

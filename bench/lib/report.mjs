@@ -2,7 +2,7 @@
 
 /**
  * A ratio entry, as stored in latest.json and drawn in latest.svg:
- * { id, label, kind: "ratio" | "mib" | "count", value, target?: { op: ">=" | "<=" | "<", value },
+ * { id, label, kind: "ratio" | "mib" | "count", value, target?: { op: ">=" | ">" | "<=" | "<", value },
  *   server?, baseline?, unit?, spread?: [min, max], note? }
  */
 export const passes = (entry) => {
@@ -10,6 +10,7 @@ export const passes = (entry) => {
   const { op, value } = entry.target
   if (op === ">=") return entry.value >= value
   if (op === "<=") return entry.value <= value
+  if (op === ">") return entry.value > value
   return entry.value < value
 }
 
@@ -59,7 +60,7 @@ export const ratioTable = (entries) =>
 const escapeXml = (text) =>
   String(text).replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c])
 
-const glyph = { ">=": "≥", "<=": "≤", "<": "<" }
+const glyph = { ">=": "≥", ">": ">", "<=": "≤", "<": "<" }
 
 /**
  * A hand-written SVG: one horizontal bar per entry, scaled so that each entry's target sits at the
