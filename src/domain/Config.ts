@@ -100,7 +100,7 @@ export type DuckDBSettings = typeof DuckDBSettings.Type
 
 export const ConnectionPoolConfig = Section({
   min_connections: withDefault(Count, () => 2),
-  max_connections: withDefault(PositiveCount, () => 10),
+  max_connections: withDefault(PositiveCount, () => 16),
   idle_timeout: duration("5m"),
   acquire_timeout: duration("30s"),
   validate_on_acquire: withDefault(Flag, () => true),

@@ -64,7 +64,7 @@ describe("defaults without a config file", () => {
     expect(duckdb.upstream_hosts).toEqual(["*"])
     expect(seconds(duckdb.instance_idle_timeout)).toBe(30 * 60)
     const pool = duckdb.connection_pool
-    expect([pool.min_connections, pool.max_connections, pool.validate_on_acquire]).toEqual([2, 10, true])
+    expect([pool.min_connections, pool.max_connections, pool.validate_on_acquire]).toEqual([2, 16, true])
     expect(
       [pool.idle_timeout, pool.acquire_timeout, pool.validation_interval, pool.max_connection_age].map(
         seconds
