@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { HttpServerError } from "@effect/platform"
-import { Cause, Effect, Option, Runtime } from "effect"
+import { Cause, Effect, type Fiber, Option, Runtime } from "effect"
 import { type ClientError, Internal, isClientError, RateLimited, ShuttingDown } from "../domain/Errors.js"
 import { AppConfig } from "../services/AppConfig.js"
 import { Authenticator, authFailureReason } from "../services/Authenticator.js"
@@ -130,7 +130,13 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
       attachContext(request, context)
       res.setHeader("x-request-id", context.requestId)
       lifecycle.enter()
+      // One close listener per response (it runs on every request): the fiber to interrupt, when
+      // one is forked, is set below.
+      let fiber: Fiber.RuntimeFiber<void, never> | undefined
       res.once("close", () => {
+        if (fiber !== undefined && !res.writableEnded) {
+          fiber.unsafeInterruptAsFork(HttpServerError.clientAbortFiberId)
+        }
         lifecycle.leave()
         observer.finished(context, res.statusCode)
       })
@@ -155,10 +161,7 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
         ),
         Effect.catchAllCause(renderFailure(context, res))
       )
-      const fiber = runFork(work)
-      res.once("close", () => {
-        if (!res.writableEnded) fiber.unsafeInterruptAsFork(HttpServerError.clientAbortFiberId)
-      })
+      fiber = runFork(work)
     }
 
     return { handle } as const
