@@ -267,7 +267,9 @@ describe("how the environment is chosen", () => {
     const asked = settingsOf(undefined, { NODE_ENV: "production", PONDPILOT_ENVIRONMENT: "development" })
     expect(asked.environment).toBe("development")
     expect(asked.generated).toEqual({ apiKey: true, encryptionKey: true })
-    expect(settingsOf("environment: production", { PONDPILOT_ENVIRONMENT: "staging" }).environment).toBe("staging")
+    expect(settingsOf("environment: production", { PONDPILOT_ENVIRONMENT: "staging" }).environment).toBe(
+      "staging"
+    )
     expect(problemsOf("environment: development", { PONDPILOT_ENVIRONMENT: "production" })).toEqual([
       "API_KEY: required in production with api-key authentication",
       "ENCRYPTION_KEY: required in production",
