@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
   apiKey,
+  baseImage,
   type Container,
   image,
   query,
@@ -18,9 +19,10 @@ describe.skipIf(skipReason !== undefined)("the image, run as a container", () =>
   let startMillis = 0
 
   beforeAll(async () => {
+    const started = Date.now()
     server = await runContainer()
-    startMillis = await waitHealthy(server)
-    console.log(`image tests: container answered /health ${startMillis} ms after podman run returned`)
+    await waitHealthy(server)
+    startMillis = Date.now() - started
   })
 
   afterAll(removeAll)
@@ -71,6 +73,20 @@ describe.skipIf(skipReason !== undefined)("the image, run as a container", () =>
     )
     if (answer.status === 200) expect(answer.body.rows.flat()).toHaveLength(3)
     else expect(answer.status).toBe(403) // the gate may hide duckdb_extensions(); the files prove it
+  })
+
+  it("measures its size and start-up time (the README's figures)", async () => {
+    const size = async (tag: string) =>
+      Number((await podman(["image", "inspect", "--format", "{{.Size}}", tag])).stdout.trim())
+    const [total, base] = await Promise.all([size(image), size(baseImage)])
+    const mb = (bytes: number) => Math.round(bytes / 1e6)
+    console.log(
+      `image tests: image ${mb(total)} MB = base stand-in ${mb(base)} MB + the project's layers ${mb(total - base)} MB; ` +
+        `podman run to the first /health answer ${startMillis} ms`
+    )
+    // Generous bounds: a regression (dev dependencies shipped, a second copy of DuckDB) is far above.
+    expect(total - base).toBeLessThan(400e6)
+    expect(startMillis).toBeLessThan(30_000)
   })
 
   it("ships production dependencies only, and no sources or secrets", async () => {

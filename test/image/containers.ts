@@ -12,6 +12,8 @@ const provided = inject("image")
 /** Why the tier skips here (printed once by the set-up), or undefined when it runs. */
 export const skipReason = "skip" in provided ? provided.skip : undefined
 export const image = "tag" in provided ? provided.tag : ""
+/** The local Node base stand-in the image was built on. */
+export const baseImage = "base" in provided ? provided.base : ""
 
 export const apiKey = "image-test-key-0123456789abcdef"
 export const encryptionKey = "image-test-encryption-key-0123456789abcdef"

@@ -17,7 +17,7 @@ import { cacheDir, podman, podmanStatus } from "./podman.js"
  */
 
 const run = promisify(execFile)
-const recipe = "standin-v1 debootstrap --variant=minbase --include=ca-certificates bookworm"
+const recipe = "standin-v2 debootstrap --variant=minbase --include=ca-certificates bookworm"
 const caBundle = "/etc/ssl/certs/ca-certificates.crt"
 const caInImage = "/usr/local/share/pondpilot-test/ca-certificates.crt"
 
@@ -88,9 +88,25 @@ export const ensureStandin = async (log: (line: string) => void): Promise<string
     fs.symlinkSync("../lib/node_modules/npm/bin/npx-cli.js", path.join(local, "bin/npx"))
     fs.mkdirSync(path.dirname(path.join(rootfs, caInImage)), { recursive: true })
     fs.copyFileSync(caBundle, path.join(rootfs, caInImage))
-    // Downloaded packages are not part of a slim image.
-    fs.rmSync(path.join(rootfs, "var/cache/apt/archives"), { recursive: true, force: true })
-    fs.mkdirSync(path.join(rootfs, "var/cache/apt/archives/partial"), { recursive: true })
+    // As Debian's official images are: no package lists, no downloaded packages, and apt told to
+    // keep no caches (their docker-clean), so that a Dockerfile's apt-get layers weigh what they
+    // would on the real base.
+    for (const dir of ["var/cache/apt/archives", "var/lib/apt/lists"]) {
+      fs.rmSync(path.join(rootfs, dir), { recursive: true, force: true })
+      fs.mkdirSync(path.join(rootfs, dir, "partial"), { recursive: true })
+    }
+    for (const file of fs.readdirSync(path.join(rootfs, "var/cache/apt")).filter((f) => f.endsWith(".bin")))
+      fs.rmSync(path.join(rootfs, "var/cache/apt", file))
+    fs.writeFileSync(
+      path.join(rootfs, "etc/apt/apt.conf.d/docker-clean"),
+      [
+        'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };',
+        'APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };',
+        'Dir::Cache::pkgcache "";',
+        'Dir::Cache::srcpkgcache "";',
+        ""
+      ].join("\n")
+    )
     const archive = path.join(work, "rootfs.tar")
     await run("tar", ["--numeric-owner", "-C", rootfs, "-cf", archive, "."], { timeout: 300_000 })
     await podman(
