@@ -3,7 +3,7 @@ import { randomInt } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { openInstance } from "../attach/duckdb.js"
+import { writeSalesFile } from "../attach/duckdb.js"
 import { tempDir } from "../support/Process.js"
 import { type RedisServer, redisInstalled, startRedis } from "../support/Redis.js"
 import { apiKey, type Container, removeAll, runContainer, skipReason, waitHealthy } from "./containers.js"
@@ -33,13 +33,7 @@ describe.skipIf(skipReason !== undefined || !redisInstalled)(
       redis = await startRedis({ password: redisPassword })
       data = tempDir("image-fleet")
       fs.chmodSync(data, 0o755)
-      const writer = await openInstance()
-      await writer.connection.run(`ATTACH '${path.join(data, "sales.duckdb")}' AS w`)
-      await writer.connection.run(
-        "CREATE TABLE w.sales AS SELECT * FROM (VALUES (1, 120.5), (2, 80.0), (3, 42.25)) t(id, amount)"
-      )
-      await writer.connection.run("DETACH w")
-      writer.close()
+      await writeSalesFile(path.join(data, "sales.duckdb"))
       fs.chmodSync(path.join(data, "sales.duckdb"), 0o644)
       const config = [
         "environment: production",

@@ -103,8 +103,7 @@ export const missingRuntime = (): string | undefined => {
   const missing = ["podman", "runc", "debootstrap", "tar"].filter(
     (tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0
   )
-  if (missing.length > 0)
-    return `${missing.join(", ")} not found (apt-get install podman runc debootstrap uidmap)`
+  if (missing.length > 0) return `${missing.join(", ")} not found (apt-get install podman runc debootstrap)`
   return undefined
 }
 

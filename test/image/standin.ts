@@ -123,6 +123,11 @@ export const ensureStandin = async (log: (line: string) => void): Promise<string
       ],
       { timeoutMs: 300_000 }
     )
+    // Stand-ins of earlier inputs are dead weight in the cache now.
+    const repository = tag.slice(0, tag.lastIndexOf(":"))
+    const listed = await podman(["images", "--format", "{{.Repository}}:{{.Tag}}", repository])
+    for (const old of listed.stdout.split("\n").filter((t) => t.startsWith(`${repository}:`) && t !== tag))
+      await podmanStatus(["rmi", old])
     log(`image tests: stand-in ${tag} built in ${Math.round((Date.now() - started) / 1000)} s`)
     return tag
   } finally {
