@@ -3,13 +3,12 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { promisify } from "node:util"
 import { projectRoot } from "../support/Process.js"
-import { cacheDir, podmanLogged } from "./podman.js"
+import { cacheDir, imageTag, podmanLogged } from "./podman.js"
 
 /** Builds the project's image from its real Dockerfile, on the local Node base stand-in. */
 
 const run = promisify(execFile)
 
-export const imageTag = "localhost/pondpilot-proxy:image-test"
 /** Where the wheels sit in the build context, as EXTENSION_WHEELS names it. */
 export const wheelsInContext = "extension-wheels"
 

@@ -13,6 +13,9 @@ import { promisify } from "node:util"
 export const cacheDir =
   process.env.PONDPILOT_IMAGE_TEST_CACHE ?? path.join(os.homedir(), ".cache/pondpilot-image-test")
 
+/** The project's image as the tests build it. */
+export const imageTag = "localhost/pondpilot-proxy:image-test"
+
 export const podmanGlobalArgs = [
   "--root",
   path.join(cacheDir, "storage"),

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { promisify } from "node:util"
-import { cacheDir, podman, podmanStatus } from "./podman.js"
+import { cacheDir, imageTag, podman, podmanStatus } from "./podman.js"
 
 /**
  * A local stand-in for `node:20-bookworm-slim`, which cannot be pulled here: Debian bookworm from
@@ -62,6 +62,21 @@ export const standinTag = (): string => {
   hash.update(fs.readFileSync(path.join(npmDir(), "package.json")))
   hash.update(sha256File(caBundle))
   return `localhost/pondpilot-node-standin:${hash.digest("hex").slice(0, 16)}`
+}
+
+/**
+ * A new stand-in makes everything built on the older ones dead weight: their tags, the project's
+ * image built on them and the build's cached stages (untagged, so pruned).
+ */
+const dropOlderStandins = async (keep: string) => {
+  const repository = keep.slice(0, keep.lastIndexOf(":"))
+  const listed = await podman(["images", "--format", "{{.Repository}}:{{.Tag}}", repository])
+  const older = listed.stdout.split("\n").filter((t) => t.startsWith(`${repository}:`) && t !== keep)
+  if (older.length === 0) return
+  await podmanStatus(["rmi", "-f", imageTag])
+  await podmanStatus(["image", "prune", "-f"])
+  for (const tag of older) await podmanStatus(["rmi", tag])
+  await podmanStatus(["image", "prune", "-f"])
 }
 
 /** The stand-in's tag, built now unless the storage already holds one built from the same inputs. */
@@ -123,11 +138,7 @@ export const ensureStandin = async (log: (line: string) => void): Promise<string
       ],
       { timeoutMs: 300_000 }
     )
-    // Stand-ins of earlier inputs are dead weight in the cache now.
-    const repository = tag.slice(0, tag.lastIndexOf(":"))
-    const listed = await podman(["images", "--format", "{{.Repository}}:{{.Tag}}", repository])
-    for (const old of listed.stdout.split("\n").filter((t) => t.startsWith(`${repository}:`) && t !== tag))
-      await podmanStatus(["rmi", old])
+    await dropOlderStandins(tag)
     log(`image tests: stand-in ${tag} built in ${Math.round((Date.now() - started) / 1000)} s`)
     return tag
   } finally {
