@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { findBinaries, type Postgres, startPostgres } from "../attach/upstreams.js"
 import { tempDir } from "../support/Process.js"
 import { apiKey, query, removeAll, runContainer, skipReason, waitHealthy } from "./containers.js"
+import { podman } from "./podman.js"
 
 /**
  * What an operator does with the image: mount a config read-only, attach PostgreSQL, stop it, and
@@ -11,13 +12,14 @@ import { apiKey, query, removeAll, runContainer, skipReason, waitHealthy } from 
  */
 
 const binaries = findBinaries()
-// PostgreSQL comes with the other upstream tests' packages; in CI its absence fails this file.
-const postgresMissing = "reason" in binaries ? binaries.reason : undefined
-if (skipReason === undefined && postgresMissing !== undefined) {
+/** PostgreSQL comes with the upstream tests' packages: one line and a skip here, a failure in CI. */
+const postgresSkipped = (() => {
+  if (skipReason !== undefined || !("reason" in binaries)) return skipReason !== undefined
   if (process.env.CI === "true")
-    throw new Error(`image tests cannot attach PostgreSQL in CI: ${postgresMissing}`)
-  console.log(`SKIP image tests with PostgreSQL: ${postgresMissing}`)
-}
+    throw new Error(`image tests cannot attach PostgreSQL in CI: ${binaries.reason}`)
+  console.log(`SKIP image tests with PostgreSQL: ${binaries.reason}`)
+  return true
+})()
 
 describe.skipIf(skipReason !== undefined)("the image, operated", () => {
   afterAll(removeAll)
@@ -55,7 +57,6 @@ describe.skipIf(skipReason !== undefined)("the image, operated", () => {
     await new Promise((resolve) => setTimeout(resolve, 300))
     const stoppedAt = Date.now()
     // podman stop sends SIGTERM to tini, which passes it on; -t above the drain so nothing is killed.
-    const { podman } = await import("./podman.js")
     await podman(["stop", "-t", "30", server.name], { timeoutMs: 60_000 })
     const took = Date.now() - stoppedAt
     const answer = await inFlight
@@ -66,7 +67,7 @@ describe.skipIf(skipReason !== undefined)("the image, operated", () => {
     expect(await server.logs()).toContain(`"message":"draining","in_flight":1`)
   })
 
-  describe.skipIf(postgresMissing !== undefined)("with a PostgreSQL on the machine", () => {
+  describe.skipIf(postgresSkipped)("with a PostgreSQL on the machine", () => {
     let postgres: Postgres
     let root: string
 
