@@ -12,7 +12,7 @@ const run = promisify(execFile)
 /** Where the wheels sit in the build context, as EXTENSION_WHEELS names it. */
 export const wheelsInContext = "extension-wheels"
 
-const duckdbVersion = (): string => {
+export const duckdbVersion = (): string => {
   const pkg = JSON.parse(
     fs.readFileSync(path.join(projectRoot, "node_modules/@duckdb/node-api/package.json"), "utf8")
   ) as { version: string }

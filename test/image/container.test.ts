@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { duckdbVersion } from "./build.js"
 import {
   apiKey,
   baseImage,
@@ -61,18 +62,13 @@ describe.skipIf(skipReason !== undefined)("the image, run as a container", () =>
   })
 
   it("has the extensions baked in at build time, for the pinned DuckDB", async () => {
-    const listed = await server.exec(["sh", "-c", "ls /opt/pondpilot/extensions/*/*/"])
+    const listed = await server.exec(["ls", `/opt/pondpilot/extensions/v${duckdbVersion()}/linux_amd64`])
     expect(listed.stdout.split("\n").filter(Boolean).sort()).toEqual([
       "mysql_scanner.duckdb_extension",
       "postgres_scanner.duckdb_extension",
       "sqlite_scanner.duckdb_extension"
     ])
-    const answer = await query(
-      server,
-      "SELECT extension_name FROM duckdb_extensions() WHERE installed AND extension_name IN ('postgres_scanner', 'mysql_scanner', 'sqlite_scanner') ORDER BY 1"
-    )
-    if (answer.status === 200) expect(answer.body.rows.flat()).toHaveLength(3)
-    else expect(answer.status).toBe(403) // the gate may hide duckdb_extensions(); the files prove it
+    // That they load (signed, for this DuckDB) is what the PostgreSQL attach tests show.
   })
 
   it("measures its size and start-up time (the README's figures)", async () => {
