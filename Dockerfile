@@ -12,8 +12,25 @@ COPY tsconfig.base.json tsconfig.build.json ./
 COPY src ./src
 COPY scripts ./scripts
 RUN npm run build
-# The server never downloads an extension while serving: they are baked in here.
-RUN node scripts/install-extensions.mjs --dir /opt/pondpilot/extensions
+# The server never downloads an extension while serving: they are baked in here, from one source:
+# - by default DuckDB's extension repository (or a mirror of it: EXTENSION_REPOSITORY=URL);
+# - EXTENSION_WHEELS=DIR: the official PyPI wheels (duckdb_extension_*.whl), already downloaded
+#   into DIR, a directory of the build context (bound for this step only, not copied);
+# - EXTENSION_PYPI_INDEX=URL: the same wheels fetched with pip from that index (pypi.org/simple
+#   or a mirror); pip is installed in this stage only.
+# Whatever the source, each extension is LOADed once with DuckDB's signature check on.
+ARG EXTENSION_REPOSITORY=
+ARG EXTENSION_WHEELS=
+ARG EXTENSION_PYPI_INDEX=
+RUN --mount=type=bind,target=/context \
+  set -eu; \
+  if [ -n "$EXTENSION_WHEELS" ]; then set -- --wheels "/context/$EXTENSION_WHEELS"; \
+  elif [ -n "$EXTENSION_PYPI_INDEX" ]; then \
+    apt-get update && apt-get install -y --no-install-recommends python3-pip >/dev/null; \
+    set -- --pypi --pip-index-url "$EXTENSION_PYPI_INDEX"; \
+  elif [ -n "$EXTENSION_REPOSITORY" ]; then set -- --repository "$EXTENSION_REPOSITORY"; \
+  else set --; fi; \
+  node scripts/install-extensions.mjs --dir /opt/pondpilot/extensions "$@"
 
 # ---- deps: production dependencies only, in a clean stage ----
 FROM ${NODE_IMAGE} AS deps
@@ -37,7 +54,9 @@ COPY --from=build /opt/pondpilot/extensions /opt/pondpilot/extensions
 COPY package.json ./
 COPY bin ./bin
 # Listen on every interface inside the container. CONFIG_FILE is deliberately unset: the embedded
-# defaults work without a file; mount one and set CONFIG_FILE to use it.
+# defaults work without a file; mount one and set CONFIG_FILE to use it. NODE_ENV=production makes
+# production the environment unless the config file names one, so API_KEY and ENCRYPTION_KEY are
+# required; PONDPILOT_ENVIRONMENT=development asks for a development server with generated keys.
 ENV NODE_ENV=production \
   HOST=0.0.0.0
 # Numeric user so that Kubernetes' runAsNonRoot can verify it.

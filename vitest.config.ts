@@ -1,8 +1,10 @@
-import { defineConfig } from "vitest/config"
+import { configDefaults, defineConfig } from "vitest/config"
 
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // The container image tier runs on its own: `npm run test:image` (vitest.image.config.ts).
+    exclude: [...configDefaults.exclude, "test/image/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // DuckDB instances and child processes are heavy; two workers match the two cores we test on.

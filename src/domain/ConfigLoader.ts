@@ -121,7 +121,18 @@ const readYaml = (text: string): Either.Either<unknown, Problems> => {
 const isMapping = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === "object" && !Array.isArray(value)
 
+/**
+ * `PONDPILOT_ENVIRONMENT` overrides the file's `environment`. Without either, `NODE_ENV=production`
+ * (set by the image) means production: a container started without a config file must not come up
+ * as a development server on every interface with made-up keys.
+ */
+const environmentOf = (raw: Record<string, unknown>, env: LoadInput["env"]): unknown =>
+  env.PONDPILOT_ENVIRONMENT ||
+  (raw.environment === undefined && env.NODE_ENV === "production" ? "production" : raw.environment)
+
 const envOverrides = (raw: Record<string, unknown>, env: LoadInput["env"]): Record<string, unknown> => {
+  const environment = environmentOf(raw, env)
+  if (environment !== raw.environment) raw = { ...raw, environment }
   const overrides: Record<string, unknown> = {}
   if (env.PORT) overrides.port = env.PORT
   if (env.HOST) overrides.host = env.HOST
@@ -153,6 +164,17 @@ const productionProblems = (config: ConfigFile, env: LoadInput["env"]): Array<st
     problems.push('server.cors_origins: "*" is not allowed in production')
   return problems
 }
+
+/**
+ * When production came from the environment rather than the file, says so and how to ask for a
+ * development server instead: someone trying the image expects that hint.
+ */
+const productionHint = (raw: unknown, env: LoadInput["env"]): Array<string> =>
+  env.PONDPILOT_ENVIRONMENT || !(isMapping(raw) && raw.environment !== undefined)
+    ? [
+        `environment: production (from ${env.PONDPILOT_ENVIRONMENT ? "PONDPILOT_ENVIRONMENT" : "NODE_ENV=production, as in the image"}); PONDPILOT_ENVIRONMENT=development runs a development server with generated keys instead`
+      ]
+    : []
 
 /** Reads, substitutes, decodes and checks the configuration; every problem found, not just the first. */
 export const loadSettings = (input: LoadInput): Either.Either<Settings, Problems> => {
@@ -192,7 +214,7 @@ export const loadSettings = (input: LoadInput): Either.Either<Settings, Problems
   const config = decoded.right
   if (config.environment === "production") {
     const refused = productionProblems(config, input.env)
-    if (refused.length > 0) return Either.left(refused)
+    if (refused.length > 0) return Either.left([...refused, ...productionHint(raw, input.env)])
   }
   const auth = config.security.authentication
   if (auth.type === "jwt" && auth.jwt.jwks_url === undefined && !input.env.JWT_SECRET) {

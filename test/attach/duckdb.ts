@@ -32,3 +32,14 @@ export const errorOf = async (connection: DuckDBConnection, sql: string): Promis
 
 export const rows = async (connection: DuckDBConnection, sql: string) =>
   (await connection.runAndReadAll(sql)).getRowObjectsJson()
+
+/** A DuckDB file holding `sales(id, amount)`, three rows summing to 242.75 (the fleet tests' data). */
+export const writeSalesFile = async (file: string) => {
+  const writer = await openInstance()
+  await writer.connection.run(`ATTACH '${file}' AS w`)
+  await writer.connection.run(
+    "CREATE TABLE w.sales AS SELECT * FROM (VALUES (1, 120.5), (2, 80.0), (3, 42.25)) t(id, amount)"
+  )
+  await writer.connection.run("DETACH w")
+  writer.close()
+}

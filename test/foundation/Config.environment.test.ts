@@ -236,6 +236,51 @@ describe("production rules", () => {
   })
 })
 
+describe("how the environment is chosen", () => {
+  const hint =
+    "environment: production (from NODE_ENV=production, as in the image); PONDPILOT_ENVIRONMENT=development runs a development server with generated keys instead"
+
+  it("is development with no file and no variable, generating the keys", () => {
+    const settings = settingsOf(undefined)
+    expect(settings.environment).toBe("development")
+    expect(settings.generated).toEqual({ apiKey: true, encryptionKey: true })
+  })
+
+  it("is production under NODE_ENV=production (the image) when the file does not say: missing keys stop the server", () => {
+    expect(problemsOf(undefined, { NODE_ENV: "production" })).toEqual([
+      "API_KEY: required in production with api-key authentication",
+      "ENCRYPTION_KEY: required in production",
+      hint
+    ])
+    expect(problemsOf("query:\n  timeout: 5s", { NODE_ENV: "production" })).toContain(hint)
+    expect(settingsOf(undefined, { NODE_ENV: "production", ...production }).environment).toBe("production")
+  })
+
+  it("follows the file over NODE_ENV", () => {
+    expect(settingsOf("environment: development", { NODE_ENV: "production" }).environment).toBe("development")
+    expect(settingsOf("environment: staging", { NODE_ENV: "production" }).environment).toBe("staging")
+    // No hint when the file chose production: whoever wrote it knows.
+    expect(problemsOf("environment: production", { NODE_ENV: "production" })).not.toContain(hint)
+  })
+
+  it("follows PONDPILOT_ENVIRONMENT over the file and NODE_ENV: development only when asked for", () => {
+    const asked = settingsOf(undefined, { NODE_ENV: "production", PONDPILOT_ENVIRONMENT: "development" })
+    expect(asked.environment).toBe("development")
+    expect(asked.generated).toEqual({ apiKey: true, encryptionKey: true })
+    expect(settingsOf("environment: production", { PONDPILOT_ENVIRONMENT: "staging" }).environment).toBe(
+      "staging"
+    )
+    expect(problemsOf("environment: development", { PONDPILOT_ENVIRONMENT: "production" })).toEqual([
+      "API_KEY: required in production with api-key authentication",
+      "ENCRYPTION_KEY: required in production",
+      "environment: production (from PONDPILOT_ENVIRONMENT); PONDPILOT_ENVIRONMENT=development runs a development server with generated keys instead"
+    ])
+    expect(problemsOf(undefined, { PONDPILOT_ENVIRONMENT: "prod" })).toEqual([
+      expect.stringMatching(/^environment: /)
+    ])
+  })
+})
+
 describe("jwt authentication outside production", () => {
   it("needs JWT_SECRET or a JWKS URL", () => {
     expect(problemsOf("security:\n  authentication:\n    type: jwt")).toEqual([

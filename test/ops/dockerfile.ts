@@ -1,6 +1,7 @@
 /**
- * A small Dockerfile reader for tests: enough to check the image's shape and to replay its steps
- * outside Docker (RUN/COPY/ENV/WORKDIR per stage). Not a full implementation of the format: no
+ * A small Dockerfile reader for tests: enough to check what a build cannot show (the default base
+ * image, the docs and the other deployment files agreeing with it); `npm run test:image` builds and
+ * runs the image for real. Not a full implementation of the format: no
  * heredocs, no escape-directive changes, `${VAR}` resolved in FROM lines only (from global ARGs).
  */
 

@@ -115,10 +115,13 @@ describe("README: Deployment", () => {
         .join(" ")}\``
     )
     expect(deployment).toContain(`\`EXPOSE ${instructionsOf(runtime, "EXPOSE")[0]!.args}\``)
-    const install = instructionsOf(dockerfile.stages[0]!, "RUN").find((run) =>
-      run.args.includes("install-extensions")
-    )!
-    expect(deployment).toContain(`\`${install.args}\``)
+    const build = dockerfile.stages[0]!
+    const install = instructionsOf(build, "RUN").find((run) => run.args.includes("install-extensions"))!
+    expect(install.args).toContain("node scripts/install-extensions.mjs --dir /opt/pondpilot/extensions")
+    expect(deployment).toContain("`node scripts/install-extensions.mjs --dir /opt/pondpilot/extensions`")
+    // Every build argument that chooses the extensions' source is shown in use.
+    for (const arg of instructionsOf(build, "ARG").map((i) => i.args.split("=")[0]!))
+      expect(deployment).toContain(`--build-arg ${arg}=`)
     const healthcheck = instructionsOf(runtime, "HEALTHCHECK")[0]!.flags
     expect(deployment).toContain(
       `every ${healthcheck.interval!.replace("s", " s")} (timeout ${healthcheck.timeout!.replace("s", " s")}, ${healthcheck.retries} retries, ${healthcheck["start-period"]!.replace("s", " s")} start period)`

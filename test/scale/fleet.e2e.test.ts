@@ -9,7 +9,7 @@ import { redisKeys } from "../../src/services/InstanceStoreLua.js"
 import { makeRedisInstanceStore } from "../../src/services/RedisInstanceStore.js"
 import { makeSecretBox } from "../../src/services/SecretBox.js"
 import { connectRedis } from "../../src/services/SharedState.js"
-import { openInstance } from "../attach/duckdb.js"
+import { writeSalesFile } from "../attach/duckdb.js"
 import {
   ensureBuilt,
   freePort,
@@ -40,16 +40,6 @@ let roots: string
 let salesFile: string
 const replicas: Array<ServerProcess> = []
 let balancer: RoundRobin
-
-const writeSalesFile = async (file: string) => {
-  const writer = await openInstance()
-  await writer.connection.run(`ATTACH '${file}' AS w`)
-  await writer.connection.run(
-    "CREATE TABLE w.sales AS SELECT * FROM (VALUES (1, 120.5), (2, 80.0), (3, 42.25)) t(id, amount)"
-  )
-  await writer.connection.run("DETACH w")
-  writer.close()
-}
 
 beforeAll(async () => {
   if (skip) return
