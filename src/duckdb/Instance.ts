@@ -185,7 +185,9 @@ export class Instance {
             : Effect.void
         )
       ).pipe(
-        Effect.catchAllCause((cause) => Effect.logWarning("renewing an instance after a runaway query failed", cause)),
+        Effect.catchAllCause((cause) =>
+          Effect.logWarning("renewing an instance after a runaway query failed", cause)
+        ),
         Effect.ensuring(Effect.sync(() => (this.renewing = false)))
       )
     )

@@ -296,7 +296,10 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
             return new Promise<void>((resolve) => {
               const answer = setTimeout(() => {
                 resolve()
-                if (!done) setTimeout(() => void (done || (ticket.runaway = true)), runawayAfterMillis)
+                if (done) return
+                setTimeout(() => {
+                  if (!done) ticket.runaway = true
+                }, runawayAfterMillis)
               }, answerGraceMillis)
               void settled.then(() => {
                 clearTimeout(answer)
