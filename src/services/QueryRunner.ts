@@ -246,6 +246,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
      */
     const giveBack = (connection: PooledConnection, clean: boolean, ticket: Ticket) => {
       connection.pending = undefined
+      connection.endRun()
       leave(ticket.principal, ticket.instance.shared)
       if (ticket.runaway) {
         connection.owner.discard(connection)
