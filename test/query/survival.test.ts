@@ -1,0 +1,102 @@
+import { setTimeout as sleep } from "node:timers/promises"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { InstanceRegistry } from "../../src/services/InstanceRegistry.js"
+import { otherKey, type RunningServer, startServer, testSettings } from "../support/TestServer.js"
+import { query, type Received, send, within } from "./client.js"
+
+/**
+ * One client must not freeze or starve the others (issue 13, findings 3, 4 and 6; issue 17, 4): the
+ * answer comes at the deadline whatever DuckDB still does, the connection stays taken until DuckDB
+ * lets go, one principal cannot hold the shared pool, and no single answer holds the event loop.
+ */
+let server: RunningServer
+
+beforeAll(async () => {
+  server = await startServer(
+    testSettings({
+      duckdb: {
+        settings: { threads: 2 },
+        connection_pool: { min_connections: 1, max_connections: 3, acquire_timeout: "5s" }
+      },
+      query: { timeout: "1500ms", max_concurrent_per_principal: 2 }
+    })
+  )
+})
+afterAll(() => server.dispose())
+
+const poolInUse = async () => {
+  const registry = await server.runtime.runPromise(InstanceRegistry)
+  return registry.all().find((instance) => instance.id === "default")!.pool.stats.inUse
+}
+
+const bodyOf = (response: Received) => JSON.parse(response.body.toString("utf8")) as Record<string, unknown>
+
+/** Seconds of work on two threads that stop within milliseconds of an interrupt. */
+const heavy = "SELECT count(*) AS n FROM range(100000000000) t(i) WHERE i % 7 = 3"
+/** One function call of a few seconds that DuckDB does not interrupt. */
+const deaf = "SELECT levenshtein(repeat('a', 25000), repeat('b', 25000)) AS d"
+
+/** Latencies of `GET /health`, polled back to back until `until` settles. */
+const healthDuring = async (until: Promise<unknown>): Promise<Array<number>> => {
+  let done = false
+  void until.finally(() => {
+    done = true
+  })
+  const latencies: Array<number> = []
+  while (!done) {
+    const started = performance.now()
+    const response = await send(`${server.url}/health`, undefined, { key: null })
+    expect(response.status).toBe(200)
+    latencies.push(performance.now() - started)
+    await sleep(10)
+  }
+  return latencies
+}
+
+describe("the deadline", () => {
+  it("answers 504 at the deadline while DuckDB goes on, and keeps the connection taken until DuckDB lets go", async () => {
+    const started = Date.now()
+    const response = await query(server.url, "default", { query: deaf })
+    const elapsed = Date.now() - started
+    expect(response.status).toBe(504)
+    expect(bodyOf(response)).toMatchObject({ code: "query_timeout" })
+    // 1.5 s deadline + 250 ms grace for DuckDB to let go, with room for a loaded machine.
+    expect(elapsed).toBeLessThan(2_600)
+    expect(await poolInUse()).toBe(1)
+    // Others are served meanwhile.
+    const other = await query(server.url, "default", { query: "SELECT 42 AS answer" }, { key: otherKey })
+    expect(bodyOf(other).rows).toEqual([[42]])
+    await within(30_000, async () => (await poolInUse()) === 0)
+    expect(await poolInUse()).toBe(0)
+  }, 40_000)
+})
+
+describe("fair share", () => {
+  it("caps one principal's concurrent queries; another principal's SELECT 42 is served at once", async () => {
+    const mine = Array.from({ length: 4 }, () => query(server.url, "default", { query: heavy }))
+    await within(2_000, async () => (await poolInUse()) === 2)
+    const started = Date.now()
+    const other = await query(server.url, "default", { query: "SELECT 42 AS answer" }, { key: otherKey })
+    expect(Date.now() - started).toBeLessThan(1_000)
+    expect(bodyOf(other).rows).toEqual([[42]])
+    expect(await poolInUse()).toBeLessThanOrEqual(2)
+    const statuses = (await Promise.all(mine)).map((response) => response.status)
+    // The two admitted run to the deadline; the two waiting reach theirs while waiting.
+    expect(statuses).toEqual([504, 504, 504, 504])
+    await within(10_000, async () => (await poolInUse()) === 0)
+  }, 20_000)
+})
+
+describe("no event-loop stalls from data size", () => {
+  it("a 2.2 MB error message is cut, scrubbed in milliseconds, and /health stays fast", async () => {
+    await send(`${server.url}/health`, undefined, { key: null })
+    const pending = query(server.url, "default", { query: "SELECT error(repeat('password=x ', 200000))" })
+    const latencies = await healthDuring(pending)
+    const response = await pending
+    expect(response.status).toBe(400)
+    expect(response.body.length).toBeLessThan(20_000)
+    expect(String(bodyOf(response).error)).toContain("message truncated")
+    console.info(`/health during the error: ${latencies.map(Math.round).join(", ")} ms`)
+    expect(Math.max(...latencies)).toBeLessThan(250)
+  }, 30_000)
+})
