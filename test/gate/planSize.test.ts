@@ -36,14 +36,15 @@ beforeAll(async () => {
     creationOptions({ threads: 1, memoryLimitBytes: 500_000_000 })
   )
   connection = await instance.connect()
-  for (const [name, statements] of Object.entries(files)) {
-    const file = path.join(dir, `${name}.duckdb`)
-    const maker = await DuckDBInstance.create(file)
-    const makerConnection = await maker.connect()
-    for (const sql of statements) await makerConnection.run(sql)
-    makerConnection.closeSync()
-    maker.closeSync()
-    await connection.run(`ATTACH '${file}' AS ${name} (READ_ONLY)`)
+  // Each file is written through this engine first, then attached again read-only, as a client's would be.
+  for (const [alias, statements] of Object.entries(files)) {
+    const file = path.join(dir, `${alias}.duckdb`)
+    await connection.run(`ATTACH '${file}' AS ${alias}`)
+    await connection.run(`USE ${alias}`)
+    for (const sql of statements) await connection.run(sql)
+    await connection.run("USE memory")
+    await connection.run(`DETACH ${alias}`)
+    await connection.run(`ATTACH '${file}' AS ${alias} (READ_ONLY)`)
   }
   await Effect.runPromise(lockdown(connection, { allowedPaths: [] }))
 })

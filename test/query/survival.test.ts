@@ -9,18 +9,14 @@ import { query, type Received, send, within } from "./client.js"
  * answer comes at the deadline whatever DuckDB still does, the connection stays taken until DuckDB
  * lets go, one principal cannot hold the shared pool, and no single answer holds the event loop.
  */
+/** A pool of three, and a principal may run two queries at once. */
+const settings = testSettings({
+  query: { timeout: "1500ms", max_concurrent_per_principal: 2 },
+  duckdb: { settings: { threads: 2 }, connection_pool: { min_connections: 1, max_connections: 3 } }
+})
 let server: RunningServer
-
 beforeAll(async () => {
-  server = await startServer(
-    testSettings({
-      duckdb: {
-        settings: { threads: 2 },
-        connection_pool: { min_connections: 1, max_connections: 3, acquire_timeout: "5s" }
-      },
-      query: { timeout: "1500ms", max_concurrent_per_principal: 2 }
-    })
-  )
+  server = await startServer(settings)
 })
 afterAll(() => server.dispose())
 
