@@ -33,7 +33,7 @@ const heavy = "SELECT count(*) AS n FROM range(100000000000) t(i) WHERE i % 7 = 
 const deaf = "SELECT levenshtein(repeat('a', 25000), repeat('b', 25000)) AS d"
 
 /** Latencies of `GET /health`, polled back to back until `until` settles. */
-const healthDuring = async (until: Promise<unknown>): Promise<Array<number>> => {
+const healthDuring = async (url: string, until: Promise<unknown>): Promise<Array<number>> => {
   let done = false
   void until.finally(() => {
     done = true
@@ -41,7 +41,7 @@ const healthDuring = async (until: Promise<unknown>): Promise<Array<number>> => 
   const latencies: Array<number> = []
   while (!done) {
     const started = performance.now()
-    const response = await send(`${server.url}/health`, undefined, { key: null })
+    const response = await send(`${url}/health`, undefined, { key: null })
     expect(response.status).toBe(200)
     latencies.push(performance.now() - started)
     await sleep(10)
@@ -84,15 +84,23 @@ describe("fair share", () => {
 })
 
 describe("no event-loop stalls from data size", () => {
-  it("a 2.2 MB error message is cut, scrubbed in milliseconds, and /health stays fast", async () => {
-    await send(`${server.url}/health`, undefined, { key: null })
-    const pending = query(server.url, "default", { query: "SELECT error(repeat('password=x ', 200000))" })
-    const latencies = await healthDuring(pending)
-    const response = await pending
-    expect(response.status).toBe(400)
-    expect(response.body.length).toBeLessThan(20_000)
-    expect(String(bodyOf(response).error)).toContain("message truncated")
-    console.info(`/health during the error: ${latencies.map(Math.round).join(", ")} ms`)
-    expect(Math.max(...latencies)).toBeLessThan(250)
-  }, 30_000)
+  it("a 33 MB error message is cut, scrubbed in milliseconds, and /health stays fast", async () => {
+    // DuckDB takes seconds to build this message: a server with a deadline to match. Scrubbing the
+    // whole of it on the event loop used to take seconds more (about 80 ms per MB).
+    const patient = await startServer(testSettings({ query: { timeout: "60s" } }))
+    try {
+      await send(`${patient.url}/health`, undefined, { key: null })
+      const pending = query(patient.url, "default", { query: "SELECT error(repeat('password=x ', 3000000))" })
+      const latencies = await healthDuring(patient.url, pending)
+      const response = await pending
+      expect(response.status).toBe(400)
+      expect(response.body.length).toBeLessThan(20_000)
+      expect(String(bodyOf(response).error)).toContain("message truncated")
+      console.info(`/health during the error: ${latencies.map(Math.round).join(", ")} ms`)
+      // Well under the seconds it used to take, with room for a loaded machine.
+      expect(Math.max(...latencies)).toBeLessThan(1_000)
+    } finally {
+      await patient.dispose()
+    }
+  }, 60_000)
 })
