@@ -346,8 +346,6 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
 
     return {
       execute,
-      /** Places held now (tests, stress reports). */
-      admission,
       /** Drops cached verdicts, e.g. when the gate's rules change in tests. */
       forgetVerdicts: () => verdicts.clear()
     } as const
