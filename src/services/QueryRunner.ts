@@ -72,7 +72,7 @@ export type QueryError =
 
 const verdictCacheSize = 2_048
 /** How long a stopped query's answer waits for DuckDB to let go (issue: the answer comes at the deadline). */
-const answerGraceMillis = 250
+const answerGraceMillis = 500
 /** After the answer, how long DuckDB may hold on before its engine is renewed once it lets go. */
 const runawayAfterMillis = 5_000
 

@@ -58,8 +58,8 @@ describe("the deadline", () => {
     const elapsed = Date.now() - started
     expect(response.status).toBe(504)
     expect(bodyOf(response)).toMatchObject({ code: "query_timeout" })
-    // 1.5 s deadline + 250 ms grace for DuckDB to let go, with room for a loaded machine.
-    expect(elapsed).toBeLessThan(2_600)
+    // 1.5 s deadline + 500 ms grace for DuckDB to let go, with room for a loaded machine.
+    expect(elapsed).toBeLessThan(2_800)
     expect(await poolInUse()).toBe(1)
     // Others are served meanwhile.
     const other = await query(server.url, "default", { query: "SELECT 42 AS answer" }, { key: otherKey })
