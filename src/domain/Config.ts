@@ -173,7 +173,9 @@ export const SecurityConfig = Section({
 export const QueryConfig = Section({
   timeout: duration("30s"),
   max_rows: withDefault(PositiveCount, () => 10_000_000),
-  max_query_length: withDefault(PositiveCount, () => 100_000)
+  max_query_length: withDefault(PositiveCount, () => 100_000),
+  max_concurrent_per_principal: withDefault(PositiveCount, () => 8),
+  max_concurrent: withDefault(PositiveCount, () => 48)
 })
 
 export const AuditConfig = Section({

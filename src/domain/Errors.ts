@@ -21,6 +21,14 @@ export class SqlError extends Schema.TaggedError<SqlError>()(
 ) {
   readonly code = "sql_error"
 }
+/** A statement DuckDB would expand past what the server binds (PlanSize.ts): refused before binding. */
+export class StatementTooLarge extends Schema.TaggedError<StatementTooLarge>()(
+  "StatementTooLarge",
+  fields,
+  HttpApiSchema.annotations({ status: 400 })
+) {
+  readonly code = "statement_too_large"
+}
 export class Unauthorized extends Schema.TaggedError<Unauthorized>()(
   "Unauthorized",
   fields,
@@ -151,6 +159,7 @@ export class Internal extends Schema.TaggedError<Internal>()(
 export type ClientError =
   | InvalidRequest
   | SqlError
+  | StatementTooLarge
   | Unauthorized
   | ReadOnly
   | ForbiddenStatement
@@ -173,6 +182,7 @@ export type ClientError =
 const statusByTag: Record<ClientError["_tag"], number> = {
   InvalidRequest: 400,
   SqlError: 400,
+  StatementTooLarge: 400,
   Unauthorized: 401,
   ReadOnly: 403,
   ForbiddenStatement: 403,

@@ -2,7 +2,7 @@ import type { DuckDBConnection } from "@duckdb/node-api"
 import { type Clock, Duration, Effect, Runtime, Schedule, type Scope } from "effect"
 import type { ConnectionPoolConfig } from "../domain/Config.js"
 import { PoolExhausted, ShuttingDown } from "../domain/Errors.js"
-import { PooledConnection } from "./PooledConnection.js"
+import { PooledConnection, type StatementBudget } from "./PooledConnection.js"
 
 interface Waiter {
   readonly deadline: number
@@ -52,6 +52,8 @@ export class ConnectionPool {
   /** Fails waiters whose deadline passed; one fiber per pool, running only while someone waits. */
   private sweeping = false
   private runFork: (effect: Effect.Effect<void>) => void = () => {}
+  /** Shared by this pool's connections: the instance's prepared statements, in characters of SQL. */
+  readonly statementBudget: StatementBudget = { chars: 0 }
   private opening = 0
   private validating = 0
   private closed = false
@@ -235,7 +237,7 @@ export class ConnectionPool {
     return Effect.promise(() => this.connect()).pipe(
       Effect.map((raw) => {
         const now = this.now()
-        return new PooledConnection(this, raw, now, now, now)
+        return new PooledConnection(this, this.statementBudget, raw, now, now, now)
       }),
       Effect.ensuring(Effect.sync(() => this.opening--))
     )

@@ -168,6 +168,33 @@ export class Instance {
     })
   )
 
+  /**
+   * A DuckDB call on `pool` ignored its interrupt for longer than the grace period (a plan being
+   * bound, one huge function call) and has now returned. Its engine may hold memory it will not give
+   * back: new queries go to a fresh engine, and the old one retires once its running queries end.
+   * Nothing another client runs is interrupted.
+   */
+  renewAfterRunaway(pool: ConnectionPool): void {
+    if (this.closed || pool !== this.current.pool || this.renewing) return
+    this.renewing = true
+    Effect.runFork(
+      this.change(
+        Effect.suspend(() =>
+          pool === this.current.pool
+            ? this.rebuild(this.described.databases, this.options.tolerateFailures)
+            : Effect.void
+        )
+      ).pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.logWarning("renewing an instance after a runaway query failed", cause)
+        ),
+        Effect.ensuring(Effect.sync(() => (this.renewing = false)))
+      )
+    )
+  }
+
+  private renewing = false
+
   private change<A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> {
     return this.changes.withPermits(1)(effect)
   }

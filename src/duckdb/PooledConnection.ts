@@ -3,10 +3,25 @@ import type { ConnectionPool } from "./ConnectionPool.js"
 
 const statementCacheSize = 128
 
+/**
+ * Characters of SQL whose prepared statements one instance keeps, across its connections. A
+ * prepared statement holds DuckDB memory outside `memory_limit`, roughly in proportion to its text
+ * (5–12 MB for a 99 KB SELECT): a count per connection alone let 1,300 distinct large statements
+ * take 6.7 GB. 1 M characters keeps that to about 100 MB per instance, and every small statement.
+ */
+export const statementCacheChars = 1_000_000
+
+/** What one instance's cached statements hold now, shared by its connections. */
+export interface StatementBudget {
+  chars: number
+}
+
 /** A DuckDB connection lent by a pool, with the prepared statements it has already built. */
 export class PooledConnection {
   /** Most recently used last; a hit moves the entry to the end. */
   private readonly statements = new Map<string, DuckDBPreparedStatement>()
+  /** A statement prepared for one run and not cached (no room): destroyed when the run ends. */
+  private transient: DuckDBPreparedStatement | undefined = undefined
   /** Set when its last use ended in an error or an interrupt: validated before it is lent again. */
   suspect = false
   /** Set when the pool interrupted it from outside; a stream that then ends early is not complete. */
@@ -17,6 +32,7 @@ export class PooledConnection {
   constructor(
     /** The pool it came from: an instance rebuilt meanwhile has a new pool, this goes back to its own. */
     readonly owner: ConnectionPool,
+    private readonly budget: StatementBudget,
     readonly raw: DuckDBConnection,
     readonly createdAt: number,
     public lastUsedAt: number,
@@ -32,25 +48,56 @@ export class PooledConnection {
     return statement
   }
 
+  /**
+   * Keeps `statement` for the next run of `sql`, evicting this connection's least recently used
+   * ones to stay within the count and the instance's budget. When the budget is held by other
+   * connections, the statement serves this run only (`endRun` destroys it).
+   */
   cacheStatement(sql: string, statement: DuckDBPreparedStatement): void {
-    this.statements.set(sql, statement)
-    if (this.statements.size > statementCacheSize) {
-      const [oldest, evicted] = this.statements.entries().next().value!
-      this.statements.delete(oldest)
-      evicted.destroySync()
+    while (
+      this.statements.size > 0 &&
+      (this.statements.size >= statementCacheSize || this.budget.chars + sql.length > statementCacheChars)
+    ) {
+      this.evictOldest()
     }
+    if (this.budget.chars + sql.length > statementCacheChars) {
+      this.transient = statement
+      return
+    }
+    this.statements.set(sql, statement)
+    this.budget.chars += sql.length
+  }
+
+  private evictOldest(): void {
+    const [oldest, evicted] = this.statements.entries().next().value!
+    this.forget(oldest, evicted)
+  }
+
+  private forget(sql: string, statement: DuckDBPreparedStatement): void {
+    this.statements.delete(sql)
+    this.budget.chars -= sql.length
+    statement.destroySync()
   }
 
   forgetStatement(sql: string): void {
     const statement = this.statements.get(sql)
-    if (statement === undefined) return
-    this.statements.delete(sql)
-    statement.destroySync()
+    if (statement !== undefined) this.forget(sql, statement)
+  }
+
+  /** A run on this connection ended (DuckDB has let go): its uncached statement goes. */
+  endRun(): void {
+    if (this.transient === undefined) return
+    this.transient.destroySync()
+    this.transient = undefined
+  }
+
+  get cachedStatements(): number {
+    return this.statements.size
   }
 
   close(): void {
-    for (const statement of this.statements.values()) statement.destroySync()
-    this.statements.clear()
+    this.endRun()
+    for (const [sql, statement] of [...this.statements]) this.forget(sql, statement)
     this.raw.closeSync()
   }
 }

@@ -34,15 +34,27 @@ const keepBasename = (fullPath: string): string => {
   return `${PathPlaceholder}/${base}`
 }
 
+/**
+ * Characters of a message that are kept. `SELECT error(repeat('password=x ', 10000000))` makes a
+ * 110 MB message: scrubbing it held the event loop for seconds and its body went to the client.
+ * Messages are cut before anything else looks at them.
+ */
+export const maxMessageChars = 4_000
+const truncatedNote = " … (message truncated)"
+
 /** Removes `secrets` (literal values, longest first), connection strings, credentials and paths. */
 export const scrubMessage = (message: string, secrets: ReadonlyArray<string> = []): string => {
-  let out = message
+  const cut = message.length > maxMessageChars
+  // A secret cut in half at the end would escape the literal match: cut past it first, then again.
+  const longest = secrets.reduce((max, secret) => Math.max(max, secret.length), 0)
+  let out = cut ? message.slice(0, maxMessageChars + longest) : message
   if (secrets.length > 0) {
     const ordered = [...new Set(secrets)].filter((s) => s !== "").sort((a, b) => b.length - a.length)
     for (const secret of ordered) {
       if (out.includes(secret)) out = out.split(secret).join(RedactedPlaceholder)
     }
   }
+  if (cut) out = out.slice(0, maxMessageChars) + truncatedNote
   if (!mayNeedScrubbing.test(out)) return out
   return out
     .replace(databaseUrl, ConnectionStringPlaceholder)

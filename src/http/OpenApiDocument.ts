@@ -28,6 +28,7 @@ export const defaultDocumentOptions: DocumentOptions = {
 export const errorCodes: Record<ClientError["_tag"] | "Internal", string> = {
   InvalidRequest: "invalid_request",
   SqlError: "sql_error",
+  StatementTooLarge: "statement_too_large",
   Unauthorized: "unauthorized",
   ReadOnly: "read_only",
   ForbiddenStatement: "forbidden_statement",

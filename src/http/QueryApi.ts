@@ -9,6 +9,7 @@ import {
   QueryTimeout,
   ReadOnly,
   SqlError,
+  StatementTooLarge,
   StoreUnavailable
 } from "../domain/Errors.js"
 import { Authentication } from "./Authentication.js"
@@ -26,6 +27,7 @@ export class QueryApi extends HttpApiGroup.make("query")
       .setPayload(QueryBody)
       .addSuccess(QueryResult)
       .addError(SqlError)
+      .addError(StatementTooLarge)
       .addError(ReadOnly)
       .addError(ForbiddenStatement)
       .addError(NotFound)

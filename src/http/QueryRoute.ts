@@ -233,6 +233,7 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
             (running) =>
               runner.execute(
                 instance,
+                principal,
                 input,
                 policy,
                 (cursor, signal) => respond(cursor, encoder, context, res, signal),

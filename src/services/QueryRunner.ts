@@ -15,6 +15,8 @@ import type { PooledConnection } from "../duckdb/PooledConnection.js"
 import { scrubMessage } from "../duckdb/Scrub.js"
 import type { ResultColumn } from "../results/Encoder.js"
 import { bindParams } from "../results/Params.js"
+import { Admission } from "./Admission.js"
+import { AppConfig } from "./AppConfig.js"
 import { type GatePolicy, StatementGate, type Verdict } from "./StatementGate.js"
 
 export interface QueryInput {
@@ -69,8 +71,17 @@ export type QueryError =
   | Cancelled
 
 const verdictCacheSize = 2_048
-/** How long an interrupted DuckDB call may take to stop before its connection is thrown away. */
-const interruptGraceMillis = 5_000
+/** How long a stopped query's answer waits for DuckDB to let go (issue: the answer comes at the deadline). */
+const answerGraceMillis = 500
+/** After the answer, how long DuckDB may hold on before its engine is renewed once it lets go. */
+const runawayAfterMillis = 5_000
+
+/** A query's place: who holds it, and whether its DuckDB call outlived the grace period. */
+interface Ticket {
+  readonly principal: string
+  readonly instance: Instance
+  runaway: boolean
+}
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
@@ -97,6 +108,7 @@ const sqlError = (error: unknown) => new SqlError({ message: scrubMessage(messag
 export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryRunner", {
   effect: Effect.gen(function* () {
     const gate = yield* StatementGate
+    const config = yield* AppConfig
     const runExit = Runtime.runPromiseExit(yield* Effect.runtime<never>())
     const verdicts = new Map<string, Verdict>()
 
@@ -198,10 +210,49 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
       }
     }
 
-    /** Back to the pool, or, after a failure or a stop, marked for validation; closed if DuckDB never let go. */
-    const giveBack = (connection: PooledConnection, clean: boolean, abandoned: boolean) => {
+    const admission = new Admission({
+      perPrincipal: config.query.max_concurrent_per_principal,
+      total: config.query.max_concurrent
+    })
+    // On the shared instance nobody may hold the whole pool: another principal's next query always
+    // finds a connection free or about to be (api.md: the shared instance is everyone's).
+    const sharedPool = new Admission({
+      perPrincipal: Math.min(
+        config.query.max_concurrent_per_principal,
+        Math.max(1, config.duckdb.connection_pool.max_connections - 1)
+      ),
+      total: Number.POSITIVE_INFINITY
+    })
+
+    const admit = (principal: string, shared: boolean): Effect.Effect<void> => {
+      if (!admission.tryEnter(principal)) {
+        const enter = admission.enter(principal)
+        return shared ? Effect.zipRight(enter, enterShared(principal)) : enter
+      }
+      return shared ? enterShared(principal) : Effect.void
+    }
+
+    const enterShared = (principal: string): Effect.Effect<void> =>
+      Effect.onInterrupt(sharedPool.enter(principal), () => Effect.sync(() => admission.leave(principal)))
+
+    const leave = (principal: string, shared: boolean) => {
+      admission.leave(principal)
+      if (shared) sharedPool.leave(principal)
+    }
+
+    /**
+     * Back to the pool once DuckDB has let go of the connection, marked for validation after a
+     * failure or a stop; closed, and its engine renewed, when DuckDB held on past the grace period.
+     */
+    const giveBack = (connection: PooledConnection, clean: boolean, ticket: Ticket) => {
       connection.pending = undefined
-      if (abandoned) return connection.owner.discard(connection)
+      connection.endRun()
+      leave(ticket.principal, ticket.instance.shared)
+      if (ticket.runaway) {
+        connection.owner.discard(connection)
+        ticket.instance.renewAfterRunaway(connection.owner)
+        return
+      }
       const suspect = !clean || connection.interrupted
       connection.interrupted = false
       connection.owner.release(connection, suspect)
@@ -209,6 +260,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
 
     const runOn = <A>(
       connection: PooledConnection,
+      ticket: Ticket,
       input: QueryInput,
       policy: GatePolicy,
       consume: (cursor: Cursor, signal: StopSignal) => Promise<A>,
@@ -219,16 +271,18 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
         effect: Effect.async<A, QueryError>((resume) => {
           run.started = true
           const signal = new StopSignal()
-          let abandoned = false
+          let done = false
           const settled = open(connection, input, policy, signal, onVerdict)
             .then((cursor) => consume(cursor, signal).finally(() => cursor.settle()))
             .then(
               (value) => {
-                giveBack(connection, true, abandoned)
+                done = true
+                giveBack(connection, true, ticket)
                 if (!signal.stopped) resume(Effect.succeed(value))
               },
               (error: unknown) => {
-                giveBack(connection, false, abandoned)
+                done = true
+                giveBack(connection, false, ticket)
                 if (signal.stopped) return
                 resume(isClientError(error) ? Effect.fail(error as QueryError) : Effect.die(error))
               }
@@ -236,14 +290,23 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
           return Effect.promise(() => {
             signal.stop()
             connection.raw.interrupt()
-            let timer: ReturnType<typeof setTimeout> | undefined
-            const gaveUp = new Promise<void>((resolve) => {
-              timer = setTimeout(() => {
-                abandoned = true
+            // Most DuckDB work stops within milliseconds of an interrupt, and then the connection is
+            // back before the answer goes. Some does not (a constant folded in one function call, a
+            // plan being bound): the answer goes anyway, and the connection and its admission stay
+            // held until DuckDB lets go.
+            return new Promise<void>((resolve) => {
+              const answer = setTimeout(() => {
                 resolve()
-              }, interruptGraceMillis)
+                if (done) return
+                setTimeout(() => {
+                  if (!done) ticket.runaway = true
+                }, runawayAfterMillis)
+              }, answerGraceMillis)
+              void settled.then(() => {
+                clearTimeout(answer)
+                resolve()
+              })
             })
-            return Promise.race([settled, gaveUp]).finally(() => clearTimeout(timer))
           })
         })
       }
@@ -252,26 +315,34 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
 
     /**
      * Runs `input` on `instance` and hands its cursor to `consume`; the connection goes back to the
-     * pool when `consume` ends, however it ends. `onVerdict` learns what the statement is as soon as
-     * the gate has judged it, before DuckDB runs it (which, for an aggregate, is most of the work).
-     * `consume` rejects with a client error to fail the query; the signal tells it of a stop.
+     * pool when `consume` ends and DuckDB has let go, however it ends. `onVerdict` learns what the
+     * statement is as soon as the gate has judged it, before DuckDB runs it (which, for an
+     * aggregate, is most of the work). `consume` rejects with a client error to fail the query; the
+     * signal tells it of a stop.
      */
     const execute = <A>(
       instance: Instance,
+      principal: string,
       input: QueryInput,
       policy: GatePolicy,
       consume: (cursor: Cursor, signal: StopSignal) => Promise<A>,
       onVerdict?: (verdict: Verdict) => void
     ): Effect.Effect<A, QueryError> =>
       // Uninterruptible between acquiring and starting, so that a connection is never lent and lost.
-      Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(instance.acquire(), (connection) => {
-          const run = runOn(connection, input, policy, consume, onVerdict)
-          return restore(run.effect).pipe(
-            Effect.onInterrupt(() => Effect.sync(() => run.started || giveBack(connection, true, false)))
-          )
-        })
-      )
+      Effect.uninterruptibleMask((restore) => {
+        const shared = instance.shared
+        const acquire = Effect.onError(instance.acquire(), () => Effect.sync(() => leave(principal, shared)))
+        return Effect.zipRight(
+          restore(admit(principal, shared)),
+          Effect.flatMap(acquire, (connection) => {
+            const ticket: Ticket = { principal, instance, runaway: false }
+            const run = runOn(connection, ticket, input, policy, consume, onVerdict)
+            return restore(run.effect).pipe(
+              Effect.onInterrupt(() => Effect.sync(() => run.started || giveBack(connection, true, ticket)))
+            )
+          })
+        )
+      })
 
     return {
       execute,

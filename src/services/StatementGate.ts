@@ -1,13 +1,21 @@
 import { type DuckDBConnection, type DuckDBPreparedStatement, StatementType } from "@duckdb/node-api"
 import { Effect } from "effect"
-import { ForbiddenStatement, InvalidRequest, ReadOnly, SqlError } from "../domain/Errors.js"
+import {
+  ForbiddenStatement,
+  InvalidRequest,
+  ReadOnly,
+  SqlError,
+  StatementTooLarge
+} from "../domain/Errors.js"
 import { type CatalogObject, catalogObjectsSql, macroObject, viewObject } from "../duckdb/CatalogAudit.js"
+import { expandedCatalog, expandedNodes, maxExpandedNodes } from "../duckdb/PlanSize.js"
 import { type Head, recognizeHead, type Shape } from "../duckdb/SqlHead.js"
 import { isWord, SqlLexer } from "../duckdb/SqlLexer.js"
 import {
   decodeSerializedSql,
   hasOnlySelectFromWhere,
   inspectStatements,
+  type Json,
   type SerializedSql,
   selectQueryType,
   singleSelectNode
@@ -35,7 +43,14 @@ export interface Verdict {
   readonly writes: boolean
 }
 
-export type GateError = InvalidRequest | SqlError | ForbiddenStatement | ReadOnly
+export type GateError = InvalidRequest | SqlError | ForbiddenStatement | ReadOnly | StatementTooLarge
+
+/**
+ * Characters of parse tree the gate reads. A 100,000-character statement of small literals (an IN
+ * list) serializes to about 15 MB, whose JSON.parse alone would hold the event loop for ~100 ms;
+ * 4 MB is about 25,000 list items.
+ */
+const maxSerializedChars = 4_000_000
 
 const exactlyOne = "exactly one SQL statement per request"
 const pivotHint = "(a PIVOT without an IN list runs as several statements: list the values with IN (...))"
@@ -45,12 +60,32 @@ const messageOf = (error: unknown): string => (error instanceof Error ? error.me
 const duckdb = <A>(run: () => Promise<A>) =>
   Effect.tryPromise({ try: run, catch: (error) => new SqlError({ message: messageOf(error) }) })
 
-/** DuckDB's parser, without binding anything: `json_serialize_sql` with the text as a bound parameter. */
-const serialize = (connection: DuckDBConnection, sql: string) =>
-  duckdb(async () => {
-    const reader = await connection.runAndReadAll("SELECT json_serialize_sql($1::VARCHAR)", [sql])
-    return decodeSerializedSql(String(reader.getRows()[0]?.[0] ?? "{}"))
+const tooLarge = (what: string) =>
+  new StatementTooLarge({
+    message: `the statement is too large to run: ${what}; split it, or materialize shared parts (CREATE TABLE AS)`
   })
+
+/**
+ * DuckDB's parser, without binding anything: `json_serialize_sql` with the text as a bound parameter.
+ * A statement that would expand past `maxExpandedNodes` is refused here, before DuckDB binds it.
+ */
+const serialize = (connection: DuckDBConnection, sql: string) =>
+  Effect.flatMap(
+    duckdb(async () => {
+      const reader = await connection.runAndReadAll(
+        "SELECT CASE WHEN length(s) > $2 THEN NULL ELSE s END FROM (SELECT json_serialize_sql($1::VARCHAR) AS s)",
+        [sql, maxSerializedChars]
+      )
+      const text = reader.getRows()[0]?.[0]
+      return text === null ? undefined : decodeSerializedSql(String(text ?? "{}"))
+    }),
+    (serialized): Effect.Effect<SerializedSql, StatementTooLarge> => {
+      if (serialized === undefined) return Effect.fail(tooLarge("its parse tree is too large"))
+      if (serialized.ok && expandedNodes(serialized.statements) > maxExpandedNodes)
+        return Effect.fail(tooLarge("its CTEs expand past the limit when inlined at every reference"))
+      return Effect.succeed(serialized)
+    }
+  )
 
 /** DuckDB's own message for a text its parser rejects (json_serialize_sql's omits the position). */
 const parseError = (connection: DuckDBConnection, sql: string, fallback: string) =>
@@ -247,8 +282,14 @@ const auditDatabase = Effect.fn("StatementGate.auditDatabase")(function* (
       macroObject(name, type, definition)
     )
   ]
+  const trees: Array<{ name: string; tree: Json }> = []
   for (const object of objects) {
-    const serialized = object.probe === undefined ? undefined : yield* serialize(connection, object.probe)
+    const serialized =
+      object.probe === undefined
+        ? undefined
+        : yield* serialize(connection, object.probe).pipe(
+            Effect.catchTag("StatementTooLarge", () => Effect.succeed(undefined))
+          )
     const refused =
       serialized === undefined || !serialized.ok || inspectStatements(serialized.statements) !== undefined
     if (refused) {
@@ -256,6 +297,13 @@ const auditDatabase = Effect.fn("StatementGate.auditDatabase")(function* (
         `database ${database} contains ${object.kind} ${object.name}, which the gate does not allow`
       )
     }
+    for (const tree of serialized.statements) trees.push({ name: object.name, tree })
+  }
+  // Views and macros naming each other expand while binding, as CTEs do.
+  if (expandedCatalog(trees) > maxExpandedNodes) {
+    return yield* forbidden(
+      `database ${database} contains views or macros that expand past the server's limit when used`
+    )
   }
 })
 

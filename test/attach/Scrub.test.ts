@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { makeScrubber, scrubMessage } from "../../src/duckdb/Scrub.js"
+import { makeScrubber, maxMessageChars, scrubMessage } from "../../src/duckdb/Scrub.js"
 
 describe("scrubMessage", () => {
   it("leaves ordinary messages alone", () => {
@@ -75,5 +75,27 @@ describe("scrubMessage", () => {
     const perCall = (performance.now() - started) / 100_000
     // Well under a microsecond on an idle machine; the bound leaves room for a loaded 2-core CI box.
     expect(perCall).toBeLessThan(0.05)
+  })
+})
+
+describe("scrubMessage on a huge message", () => {
+  it("cuts it before scrubbing: a 110 MB message takes milliseconds and comes back short", () => {
+    // Flat, as a message from DuckDB is (a string built by repeat() is flattened by the first slice).
+    const huge = Buffer.alloc(110_000_000, "password=x ").toString("latin1")
+    const started = performance.now()
+    const out = scrubMessage(huge)
+    expect(performance.now() - started).toBeLessThan(100)
+    // Placeholders are longer than what they replace: bounded, not exact.
+    expect(out.length).toBeLessThanOrEqual(3 * maxMessageChars)
+    expect(out).toContain("message truncated")
+    expect(out).not.toMatch(/password=x/)
+  })
+
+  it("still removes a literal secret that straddles the cut", () => {
+    const secret = "s3cr3t-value-0123456789"
+    const message = `${"a".repeat(maxMessageChars - 5)}${secret} and more`
+    const out = scrubMessage(message, [secret])
+    expect(out).not.toContain("s3cr3t")
+    expect(out).not.toContain(secret.slice(0, 5))
   })
 })

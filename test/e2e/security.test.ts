@@ -211,6 +211,7 @@ describe("hostile statements against the real process", () => {
       read_only: 403,
       invalid_request: 400,
       sql_error: 400,
+      statement_too_large: 400,
       ok: 200
     }
     for (const [instance, attachedPath, readOnly] of [

@@ -5,7 +5,13 @@
  * Tables: see fixture.ts (`t`, `customers`, `sales`, `wide`, `events`, `att.orders`).
  */
 
-export type Outcome = "ok" | "forbidden_statement" | "read_only" | "invalid_request" | "sql_error"
+export type Outcome =
+  | "ok"
+  | "forbidden_statement"
+  | "read_only"
+  | "invalid_request"
+  | "sql_error"
+  | "statement_too_large"
 
 export interface CorpusEntry {
   readonly name: string
@@ -533,6 +539,45 @@ export const resourceBombs: ReadonlyArray<CorpusEntry> = [
   bomb("huge sort", "SELECT * FROM range(1000000000) t(x) ORDER BY random()")
 ]
 
+/** A chain of CTEs, each naming the previous one twice: DuckDB inlines 2^links UNION branches. */
+const cteChain = (links: number, marker: string) => {
+  const ctes = ["c0 AS (SELECT 1 AS x)"]
+  for (let k = 1; k <= links; k++)
+    ctes.push(`c${k} AS ${marker}(SELECT x FROM c${k - 1} UNION ALL SELECT x FROM c${k - 1})`)
+  return `WITH ${ctes.join(", ")} SELECT count(*) FROM c${links}`
+}
+
+const TOO_LARGE = "statement_too_large" as const
+const tooLarge = (name: string, sql: string): CorpusEntry => ({
+  name,
+  sql,
+  readOnly: TOO_LARGE,
+  readWrite: TOO_LARGE
+})
+
+/** Statements whose binding alone would take the process's memory: refused before DuckDB binds them. */
+export const planBombs: ReadonlyArray<CorpusEntry> = [
+  tooLarge("22 NOT MATERIALIZED CTEs, each naming the previous twice", cteChain(22, "NOT MATERIALIZED ")),
+  tooLarge("the same chain without NOT MATERIALIZED", cteChain(22, "")),
+  tooLarge(
+    "a CTE named thousands of times",
+    `WITH c AS (SELECT * FROM range(10) t(x) WHERE x IN (${Array.from({ length: 200 }, (_, i) => i).join(
+      ","
+    )})) SELECT ${Array.from({ length: 2_000 }, (_, i) => `(SELECT count(*) FROM c) AS n${i}`).join(", ")}`
+  ),
+  {
+    ...tooLarge(
+      "a chain inside CREATE TABLE AS",
+      `CREATE TABLE boom AS ${cteChain(22, "NOT MATERIALIZED ")}`
+    ),
+    readOnly: RO
+  },
+  tooLarge(
+    "an IN list of 30,000 literals (its parse tree alone is over 4 MB)",
+    `SELECT 1 IN (${Array.from({ length: 30_000 }, () => 0).join(",")})`
+  )
+]
+
 /** Every hostile entry, by group. */
 export const adversarialCorpus: ReadonlyArray<CorpusEntry> = [
   ...fileReads,
@@ -546,5 +591,6 @@ export const adversarialCorpus: ReadonlyArray<CorpusEntry> = [
   ...explainTricks,
   ...macroHijacks,
   ...preparedAndTransactions,
+  ...planBombs,
   ...resourceBombs
 ]

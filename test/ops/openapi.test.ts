@@ -94,7 +94,7 @@ describe("GET /openapi.json", () => {
 
   it("lists every error the query route can answer, by status", () => {
     expect(errorTable(document.paths["/v1/instances/{id}/query"].post)).toEqual({
-      "400": ["invalid_request", "sql_error"],
+      "400": ["invalid_request", "sql_error", "statement_too_large"],
       "401": ["unauthorized"],
       "403": ["forbidden_statement", "read_only"],
       "404": ["not_found"],

@@ -40,7 +40,8 @@ const statusOf: Record<Exclude<Outcome, "ok">, number> = {
   forbidden_statement: 403,
   read_only: 403,
   invalid_request: 400,
-  sql_error: 400
+  sql_error: 400,
+  statement_too_large: 400
 }
 
 interface Target {
