@@ -2,7 +2,7 @@ import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { HttpApiBuilder, HttpIncomingMessage, HttpServer, HttpServerError } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Duration, Effect, Layer, Option } from "effect"
+import { Context, Duration, Effect, Layer, Option } from "effect"
 import { ShuttingDown } from "../domain/Errors.js"
 import { AppConfig } from "../services/AppConfig.js"
 import { InstanceRegistry } from "../services/InstanceRegistry.js"
@@ -17,6 +17,14 @@ export const lastWordsMillis = 1_000
  * `server.shutdown_timeout`; orchestrators' grace periods must be longer than the sum.
  */
 export const hardStopMillis = 5_000
+
+/**
+ * Whether a shutdown that hangs may end the process. Only the launched program owns its process; a
+ * server embedded elsewhere (a test worker) must not leave a timer that exits it later.
+ */
+export class ExitOnStuckShutdown extends Context.Reference<ExitOnStuckShutdown>()("ExitOnStuckShutdown", {
+  defaultValue: () => false
+}) {}
 
 const listen = (server: http.Server, host: string, port: number) =>
   Effect.async<void, HttpServerError.ServeError>((resume) => {
@@ -60,11 +68,13 @@ export const ServerLive = Layer.scoped(
 
     const drain = Effect.gen(function* () {
       yield* lifecycle.beginDrain
-      const hardStop = setTimeout(() => {
-        process.stderr.write("shutdown did not finish in time; exiting\n")
-        process.exit(1)
-      }, Duration.toMillis(config.server.shutdown_timeout) + hardStopMillis)
-      hardStop.unref()
+      if (yield* ExitOnStuckShutdown) {
+        const hardStop = setTimeout(() => {
+          process.stderr.write("shutdown did not finish in time; exiting\n")
+          process.exit(1)
+        }, Duration.toMillis(config.server.shutdown_timeout) + hardStopMillis)
+        hardStop.unref()
+      }
       // Still listening while in-flight work finishes: probes get `503 not_ready` and stragglers
       // `503 shutting_down` with `Connection: close`, rather than a refused connection.
       server.closeIdleConnections()

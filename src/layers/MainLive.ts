@@ -13,7 +13,7 @@ import { Observer } from "../http/Observer.js"
 import { QueriesHttp } from "../http/QueriesHttp.js"
 import { QueryHttp } from "../http/QueryHttp.js"
 import { QueryRoute } from "../http/QueryRoute.js"
-import { ServerLive } from "../http/Server.js"
+import { ExitOnStuckShutdown, ServerLive } from "../http/Server.js"
 import { AppConfig, announceGeneratedKeys, ConfigError } from "../services/AppConfig.js"
 import { AuditLog } from "../services/AuditLog.js"
 import { Authenticator } from "../services/Authenticator.js"
@@ -99,6 +99,7 @@ export const MainLive = Layer.mergeAll(HttpLive, AnnounceLive).pipe(
 
 /** The server until it is told to stop; a start-up failure is reported once, in plain words. */
 export const program = Layer.launch(MainLive).pipe(
+  Effect.provideService(ExitOnStuckShutdown, true),
   Effect.tapErrorCause((cause) => {
     const failure = Cause.failureOption(cause)
     const error = failure._tag === "Some" ? failure.value : undefined
