@@ -24,6 +24,7 @@ import {
   freePort,
   type MariaDb,
   type Postgres,
+  skipUnlessReady,
   startMariaDb,
   startPostgres
 } from "./upstreams.js"
@@ -69,7 +70,8 @@ const joinSkip =
     : !fs.existsSync(extensionDir)
       ? "PONDPILOT_TEST_EXTENSION_DIR does not exist"
       : undefined)
-if (joinSkip !== undefined) console.log(`[attach integration] skipped: ${joinSkip}`)
+// Locally: one printed line. Under CI=true: the file fails instead (skipUnlessReady).
+skipUnlessReady("attach integration", joinSkip)
 
 // Passwords with every character that quoting could get wrong.
 const pgPassword = `pg'pa ss\\w"rd@#%:/?`
