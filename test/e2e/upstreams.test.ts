@@ -331,4 +331,178 @@ describe.skipIf(skip)("real upstreams through the built server", () => {
     // And the instance still answers.
     expect(rowsOf(await a.query(id, joinAll))).toEqual(joined)
   })
+
+  it("answers each kind of connection failure distinctly, with nothing of the connection", async () => {
+    const a = api()
+    const other = await a.createInstance()
+    const closed = await freePort()
+    const pgAt = (userinfo: string, hostPort: string, database: string, options = "") =>
+      `postgresql://${userinfo}@${hostPort}/${database}?connect_timeout=5${options}`
+    const expected = [
+      [
+        "postgres",
+        pgAt(`writer:${enc(`x${pgPassword}`)}`, `127.0.0.1:${pg.port}`, "shop"),
+        "refused the login"
+      ],
+      [
+        "postgres",
+        pgAt(`writer:${enc(pgPassword)}`, `127.0.0.1:${pg.port}`, "no_such_db"),
+        "refused the login: the server has no database of that name"
+      ],
+      [
+        "postgres",
+        pgAt(`writer:${enc(pgPassword)}`, `nonexistent-${pg.port}.invalid:${pg.port}`, "shop"),
+        "could not be reached: its host name does not resolve"
+      ],
+      [
+        "postgres",
+        pgAt(`writer:${enc(pgPassword)}`, `127.0.0.1:${closed}`, "shop"),
+        "could not be reached: the connection was refused"
+      ],
+      [
+        "postgres",
+        pgAt(`writer:${enc(pgPassword)}`, `127.0.0.1:${pg.port}`, "shop", "&sslmode=require"),
+        "could not be reached: TLS is required but the server does not offer it"
+      ],
+      ["mysql", `mysql://writer:${enc(`x${myPassword}`)}@127.0.0.1:${maria.port}/crm`, "refused the login"],
+      [
+        "mysql",
+        `mysql://writer:${enc(myPassword)}@127.0.0.1:${maria.port}/no_such_db`,
+        "refused the login: the server has no database of that name"
+      ],
+      [
+        "mysql",
+        `mysql://writer:${enc(myPassword)}@nonexistent-${maria.port}.invalid:${maria.port}/crm`,
+        "could not be reached: its host name does not resolve"
+      ],
+      [
+        "mysql",
+        `mysql://writer:${enc(myPassword)}@127.0.0.1:${closed}/crm`,
+        "could not be reached: the connection was refused"
+      ],
+      [
+        "mysql",
+        `mysql://writer:${enc(myPassword)}@127.0.0.1:${maria.port}/crm?ssl-mode=required`,
+        "could not be reached: TLS is required but the server does not offer it"
+      ]
+    ] as const
+    for (const [type, text, explanation] of expected) {
+      const answer = await a.attach(other, type, "broken", text)
+      expect(expectError(answer, 502, "upstream_unavailable"), text).toBe(`database "broken" ${explanation}`)
+    }
+    // Nothing was attached by any of them.
+    expect((await a.list(other)).body).toEqual({ databases: [] })
+  })
+
+  it("shows no credential, connection string or server path in catalog functions, listings and metrics", async () => {
+    const a = api()
+    // Listings that would show attach strings, settings, secrets or install paths are refused.
+    for (const sql of [
+      "SELECT * FROM duckdb_databases()",
+      "SELECT * FROM duckdb_databases",
+      "SELECT path FROM pragma_database_list",
+      "SELECT * FROM duckdb_settings()",
+      "SELECT * FROM duckdb_extensions()",
+      "SELECT * FROM duckdb_secrets()",
+      "SELECT * FROM duckdb_secret_types()",
+      "SELECT current_setting('extension_directory')",
+      "SELECT * FROM pg_settings"
+    ]) {
+      expect((await a.query(id, sql)).status, sql).toBe(403)
+    }
+    // Those that are allowed answer, and what they answer is searched with everything else below.
+    for (const sql of [
+      "SHOW DATABASES",
+      "SHOW ALL TABLES",
+      "SELECT * FROM duckdb_tables()",
+      "SELECT * FROM duckdb_columns()",
+      "SELECT * FROM duckdb_schemas()",
+      "SELECT * FROM duckdb_views()",
+      "SELECT * FROM duckdb_constraints()",
+      "SELECT * FROM duckdb_indexes()",
+      "SELECT * FROM duckdb_dependencies()",
+      "SELECT * FROM information_schema.schemata",
+      "SELECT * FROM information_schema.tables",
+      "SELECT catalog_name FROM information_schema.schemata WHERE catalog_name = 'sales'"
+    ]) {
+      expect((await a.query(id, sql)).status, sql).toBe(200)
+    }
+    const c = client(server)
+    const authed = { headers: { "x-api-key": apiKey } }
+    for (const route of [
+      "/api/v1/metrics",
+      "/v1/instances",
+      `/v1/instances/${id}`,
+      "/v1/queries",
+      "/ready"
+    ]) {
+      answers.push((await c.call(route, authed)).text)
+    }
+  })
+
+  it("fails a query with a clear code while its upstream is down, and answers again once it is back", async () => {
+    const a = api()
+    await pg.stop()
+    try {
+      for (const [instance, table] of [
+        ["default", "shop.public.customers"],
+        [id, "sales.public.customers"]
+      ] as const) {
+        const down = await a.query(instance, `SELECT count(*) FROM ${table}`)
+        expect(expectError(down, 502, "upstream_unavailable")).toBe(
+          "an attached database this query reads could not be reached: the connection was refused"
+        )
+      }
+      // The others attached to the same instance keep answering.
+      expect(rowsOf(await a.query(id, "SELECT count(*) FROM crm.crm.orders"))).toEqual([[4]])
+    } finally {
+      await pg.start()
+    }
+    expect(rowsOf(await a.query("default", "SELECT count(*) FROM shop.public.customers"))).toEqual([[3]])
+    expect(rowsOf(await a.query(id, joinAll))).toEqual(joined)
+  }, 60_000)
+
+  it("starts with its configured upstream down: /ready names it, then turns ready on its own", async () => {
+    await pg.stop()
+    let late: ServerProcess
+    try {
+      const dir = path.join(work, "late")
+      fs.mkdirSync(dir)
+      late = await startServer(dir)
+      others.push(late)
+      const ready = await client(late).ready()
+      answers.push(ready.text)
+      expect({ status: ready.status, body: ready.body }).toEqual({
+        status: 503,
+        body: { status: "not_ready", error: 'database "shop" not connected' }
+      })
+    } finally {
+      await pg.start()
+    }
+    await waitFor(async () => (await client(late).ready()).status === 200, "/ready to turn 200", 45_000)
+    expect(rowsOf(await client(late).query("default", "SELECT count(*) FROM shop.public.customers"))).toEqual(
+      [[3]]
+    )
+    await late.stop("SIGTERM")
+    answers.push(late.stdout(), late.stderr())
+  }, 90_000)
+
+  it("never said a password, a connection string or a server path", async () => {
+    await server.stop("SIGTERM")
+    const said = [...answers, server.stdout(), server.stderr()].join("\n")
+    expect(said.length).toBeGreaterThan(10_000)
+    for (const secret of [
+      pgPassword,
+      myPassword,
+      "writer:",
+      "password=",
+      `@127.0.0.1:${pg.port}`,
+      `@127.0.0.1:${maria.port}`,
+      `port=${pg.port}`,
+      work,
+      extensionDir!
+    ]) {
+      expect(said, secret).not.toContain(secret)
+    }
+  })
 })
