@@ -220,7 +220,10 @@ describe.skipIf(skip)("real upstreams through the built server", () => {
       ["duckdb", "tiers", duckdbFile()]
     ] as const) {
       const attached = await a.attach(id, type, alias, text)
-      expect({ status: attached.status, body: attached.body }, attached.text).toEqual({
+      expect(
+        { status: attached.status, body: attached.body },
+        `${attached.text}\n${server.stdout().slice(-3000)}`
+      ).toEqual({
         status: 201,
         body: { alias, type }
       })
