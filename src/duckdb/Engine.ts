@@ -16,7 +16,7 @@ import {
   extensionForType,
   planExtensions
 } from "./Extensions.js"
-import { classifyUpstreamError } from "./HostPolicy.js"
+import { classifyQueryFailure, classifyUpstreamError } from "./HostPolicy.js"
 import { creationOptions, lockdown } from "./Lockdown.js"
 import { scrubMessage } from "./Scrub.js"
 
@@ -72,7 +72,12 @@ const attachOne = (setup: DuckDBConnection, plan: AttachPlan, gate: StatementGat
     // serving it while reporting it as not attached.
     if (plan.type === "duckdb")
       yield* gate.auditDatabase(setup, plan.alias).pipe(
-        Effect.catchTag("SqlError", Effect.die),
+        // DuckDB's catalog listings read every attached catalog, upstreams' included: one that cannot
+        // be reached at that moment is a 502, not a defect.
+        Effect.catchTag("SqlError", (error) => {
+          const upstream = classifyQueryFailure(error.message)
+          return upstream === undefined ? Effect.die(error) : Effect.fail(upstream)
+        }),
         Effect.tapError(() => Effect.orDie(run(setup, detachStatement(plan.alias))))
       )
   })

@@ -125,29 +125,72 @@ export const checkHost = (
     return { pinnedAddress: resolved[0]! }
   })
 
-// Measured with libpq 15 (psql) and MariaDB Connector/C 10.11 (mariadb client) on Debian 12; the
-// scanners wrap these texts in "Unable to connect to Postgres at …" / "Failed to connect to MySQL …".
-const refusedLogin =
-  /password authentication failed|no password supplied|pg_hba\.conf|role "[^"]*" does not exist|database "[^"]*" does not exist|Access denied for user|Unknown database|is not allowed to connect|SCRAM authentication|server requested [a-z0-9 -]*authentication|authentication method requirement|Authentication plugin/i
-const unreachable =
-  /Unable to connect to Postgres|Failed to connect to MySQL|connection to server at|could not connect to server|Connection refused|could not translate host name|timeout expired|No route to host|Network is unreachable|Can't connect to (?:MySQL |MariaDB )?server|Unknown (?:MySQL |MariaDB )?server host|Lost connection to|server closed the connection unexpectedly|Connection timed out|server does not support SSL|SSL connection|SSL error/i
+// Measured with libpq 15 (psql) and MariaDB Connector/C 10.11 (mariadb client) on Debian 12, and
+// through the 1.5.5 scanners, which wrap these texts in "Unable to connect to Postgres at …" /
+// "Failed to connect to MySQL …". Checked in this order; the first that matches names the failure.
+const failures: ReadonlyArray<readonly [UpstreamFailure, RegExp]> = [
+  ["unknown_database", /database "[^"]*" does not exist|Unknown database/i],
+  [
+    "refused_login",
+    /password authentication failed|no password supplied|pg_hba\.conf|role "[^"]*" does not exist|Access denied for user|is not allowed to connect|SCRAM authentication|server requested [a-z0-9 -]*authentication|authentication method requirement|Authentication plugin/i
+  ],
+  [
+    "tls_required",
+    /server does not support SSL, but SSL was required|SSL is required, but the server does not support it/i
+  ],
+  [
+    "unknown_host",
+    /could not translate host name|Unknown (?:MySQL |MariaDB )?server host|Name or service not known|nodename nor servname/i
+  ],
+  ["refused", /Connection refused|Can't connect to (?:MySQL |MariaDB )?server on '[^']*' \((?:111|115)\)/i],
+  [
+    "unreachable",
+    /Unable to connect to Postgres|Failed to connect to MySQL|connection to server at|could not connect to server|timeout expired|No route to host|Network is unreachable|Can't connect to (?:MySQL |MariaDB )?server|Lost connection to|server closed the connection unexpectedly|Connection timed out|SSL connection|SSL error/i
+  ]
+]
 
-export type UpstreamFailure = "unreachable" | "refused_login"
+/** What went wrong reaching an upstream; each says something different to the client. */
+export type UpstreamFailure =
+  | "refused_login"
+  | "unknown_database"
+  | "tls_required"
+  | "unknown_host"
+  | "refused"
+  | "unreachable"
 
 /** Classifies a scanner's connection error; `undefined` for anything else. */
 export const classifyUpstreamFailure = (message: string): UpstreamFailure | undefined =>
-  refusedLogin.test(message) ? "refused_login" : unreachable.test(message) ? "unreachable" : undefined
+  failures.find(([, pattern]) => pattern.test(message))?.[0]
 
-/** The client's view of an upstream failure: the alias, and no network detail. */
+// What the client reads after `database "alias"`: no host, port, user or upstream text.
+const explanations: Record<UpstreamFailure, string> = {
+  refused_login: "refused the login",
+  unknown_database: "refused the login: the server has no database of that name",
+  tls_required: "could not be reached: TLS is required but the server does not offer it",
+  unknown_host: "could not be reached: its host name does not resolve",
+  refused: "could not be reached: the connection was refused",
+  unreachable: "could not be reached"
+}
+
+/** The client's view of an upstream failure: the alias and the kind of failure, no network detail. */
 export const upstreamUnavailable = (alias: string, failure: UpstreamFailure): UpstreamUnavailable =>
-  new UpstreamUnavailable({
-    message:
-      failure === "refused_login"
-        ? `database "${alias}" refused the login`
-        : `database "${alias}" could not be reached`
-  })
+  new UpstreamUnavailable({ message: `database "${alias}" ${explanations[failure]}` })
 
 export const classifyUpstreamError = (alias: string, message: string): UpstreamUnavailable | undefined => {
   const failure = classifyUpstreamFailure(message)
   return failure === undefined ? undefined : upstreamUnavailable(alias, failure)
+}
+
+// A scanner that loses its upstream while a query runs says so in an IO error; DuckDB's text names
+// no alias (the connection string in it is empty or scrubbed), so the answer names none either.
+const scannerConnectionLost =
+  /^IO Error: (?:Unable to connect to Postgres|Failed to connect to MySQL|.*(?:server closed the connection unexpectedly|Lost connection to (?:MySQL |MariaDB )?server|terminating connection due to administrator command|no connection to the server|MySQL server has gone away))/s
+
+/** A query's failure because an attached upstream could not be reached; `undefined` for others. */
+export const classifyQueryFailure = (message: string): UpstreamUnavailable | undefined => {
+  if (!scannerConnectionLost.test(message)) return undefined
+  const failure = classifyUpstreamFailure(message) ?? "unreachable"
+  return new UpstreamUnavailable({
+    message: `an attached database this query reads ${explanations[failure]}`
+  })
 }

@@ -5,6 +5,12 @@
  *
  * Table functions are an allowlist: a table function not named here is refused. Scalar functions are a
  * denylist (there are hundreds of harmless ones), plus system views by name.
+ *
+ * The postgres, mysql and sqlite extensions were reviewed too (reviewedFunctions.json's
+ * `extensionFunctions`, checked with them loaded): every table function they add (`postgres_query`,
+ * `postgres_execute`, `mysql_execute`, `postgres_scan`, `sqlite_scan`, `postgres_attach`, …) reaches an
+ * upstream or a file on its own and stays off the allowlist; their two scalars (`postgres_hstore_get`,
+ * `postgres_hstore_to_json`) only transform a value.
  */
 
 /** Table functions (and `FROM unnest(...)`) a client may call: generators and catalog listings. */

@@ -11,6 +11,10 @@ export const RedactedPlaceholder = "<redacted>"
 export const ConnectionStringPlaceholder = "<connection string>"
 export const PathPlaceholder = "<path>"
 
+// The scanners quote the whole connection string they failed with (empty when a secret carried it):
+// dropped whole, up to the `": ` that follows it, so that a quote inside a password does not end it.
+const scannerConnectionString =
+  /(Unable to connect to Postgres at |Failed to connect to MySQL database with parameters )"(?!")[^\n]*?"(?=: |$)/g
 // Database URLs are dropped whole; any other URL only when it carries credentials (user:pass@).
 const databaseUrl = /\b(?:postgres(?:ql)?|mysqlx?|mariadb|rediss?|jdbc:[a-z0-9]+):\/\/[^\s'"`<>]*/gi
 const urlWithCredentials = /\b[a-z][a-z0-9+.-]*:\/\/[^\s/@'"`<>]*:[^\s@'"`<>]*@[^\s'"`<>]*/gi
@@ -57,6 +61,7 @@ export const scrubMessage = (message: string, secrets: ReadonlyArray<string> = [
   if (cut) out = out.slice(0, maxMessageChars) + truncatedNote
   if (!mayNeedScrubbing.test(out)) return out
   return out
+    .replace(scannerConnectionString, (_m, lead: string) => `${lead}"${ConnectionStringPlaceholder}"`)
     .replace(databaseUrl, ConnectionStringPlaceholder)
     .replace(urlWithCredentials, ConnectionStringPlaceholder)
     .replace(keyValueCredential, (_m, key: string, eq: string) => `${key}${eq}${RedactedPlaceholder}`)

@@ -10,7 +10,8 @@ import {
   ReadOnly,
   SqlError,
   StatementTooLarge,
-  StoreUnavailable
+  StoreUnavailable,
+  UpstreamUnavailable
 } from "../domain/Errors.js"
 import { Authentication } from "./Authentication.js"
 import { FormatParam, InstanceId, QueryBody, QueryResult } from "./Schemas.js"
@@ -35,6 +36,7 @@ export class QueryApi extends HttpApiGroup.make("query")
       .addError(Cancelled)
       .addError(PoolExhausted)
       .addError(QueryTimeout)
+      .addError(UpstreamUnavailable)
       .annotate(
         OpenApi.Description,
         "Runs one SQL statement. The result format is chosen by `?format=` or `Accept`: " +

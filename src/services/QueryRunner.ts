@@ -8,8 +8,10 @@ import {
   type PoolExhausted,
   type ReadOnly,
   type ShuttingDown,
-  SqlError
+  SqlError,
+  type UpstreamUnavailable
 } from "../domain/Errors.js"
+import { classifyQueryFailure } from "../duckdb/HostPolicy.js"
 import type { Instance } from "../duckdb/Instance.js"
 import type { PooledConnection } from "../duckdb/PooledConnection.js"
 import { scrubMessage } from "../duckdb/Scrub.js"
@@ -69,6 +71,7 @@ export type QueryError =
   | PoolExhausted
   | ShuttingDown
   | Cancelled
+  | UpstreamUnavailable
 
 const verdictCacheSize = 2_048
 /** How long a stopped query's answer waits for DuckDB to let go (issue: the answer comes at the deadline). */
@@ -93,7 +96,11 @@ const failedMidStream = () =>
       "the query failed after its result began streaming (DuckDB does not report the error at that point)"
   })
 
-const sqlError = (error: unknown) => new SqlError({ message: scrubMessage(messageOf(error)) })
+/** A failed statement: 502 when an attached upstream could not be reached, else DuckDB's scrubbed text. */
+const sqlError = (error: unknown): SqlError | UpstreamUnavailable => {
+  const message = messageOf(error)
+  return classifyQueryFailure(message) ?? new SqlError({ message: scrubMessage(message) })
+}
 
 /**
  * Runs one client statement: a pooled connection, the statement gate (its verdict cached by text
@@ -126,8 +133,8 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
       return pending
     }
 
-    const scrubbed = (error: unknown): unknown =>
-      error instanceof SqlError ? new SqlError({ message: scrubMessage(error.message) }) : error
+    // Binding a statement reads an upstream's catalog, so the gate's errors may be an upstream's too.
+    const scrubbed = (error: unknown): unknown => (error instanceof SqlError ? sqlError(error) : error)
 
     /**
      * The gate's verdict is cached by text and policy; what runs is always the statement the gate

@@ -2,11 +2,13 @@ import { Effect, Either, Exit } from "effect"
 import { describe, expect, it } from "vitest"
 import {
   checkHost,
+  classifyQueryFailure,
   classifyUpstreamError,
   classifyUpstreamFailure,
   compileHostPolicy,
   HostNotAllowed,
-  type Resolver
+  type Resolver,
+  type UpstreamFailure
 } from "../../src/duckdb/HostPolicy.js"
 
 const policy = (...patterns: Array<string>) => Either.getOrThrow(compileHostPolicy(patterns))
@@ -107,33 +109,83 @@ describe("checkHost", () => {
 })
 
 describe("classifyUpstreamError", () => {
-  // libpq 15 and MariaDB Connector/C texts measured on Debian 12, wrapped as the 1.5 scanners do.
-  const unreachable = [
-    'IO Error: Unable to connect to Postgres at "": connection to server at "127.0.0.1", port 55499 failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?',
-    'IO Error: Unable to connect to Postgres at "": could not translate host name "nonexistent.invalid" to address: Name or service not known',
-    "IO Error: Failed to connect to MySQL database with parameters \"\": Can't connect to server on '127.0.0.1' (115). Attempted host: 127.0.0.1",
-    "IO Error: Failed to connect to MySQL database with parameters \"\": Unknown server host 'nonexistent.invalid' (-2). Attempted host: nonexistent.invalid",
-    "IO Error: Failed to connect to MySQL database with parameters \"\": Can't connect to MySQL server on 'db' (111)"
-  ]
-  const refusedLogin = [
-    'IO Error: Unable to connect to Postgres at "": connection to server at "127.0.0.1", port 55432 failed: FATAL:  password authentication failed for user "admin"',
-    'IO Error: Unable to connect to Postgres at "": connection to server at "127.0.0.1", port 55432 failed: FATAL:  database "nodb" does not exist',
-    'IO Error: Unable to connect to Postgres at "": connection to server at "127.0.0.1", port 5432 failed: fe_sendauth: no password supplied',
-    'IO Error: Unable to connect to Postgres at "": connection to server at "10.0.0.1", port 5432 failed: FATAL:  no pg_hba.conf entry for host "10.0.0.2", user "u", database "d", no encryption',
-    "IO Error: Failed to connect to MySQL database with parameters \"\": Access denied for user 'app'@'127.0.0.1' (using password: YES). Attempted host: 127.0.0.1",
-    "IO Error: Failed to connect to MySQL database with parameters \"\": Access denied for user 'app'@'%' to database 'nodb'. Attempted host: 127.0.0.1"
+  // libpq 15 and MariaDB Connector/C texts measured on Debian 12, wrapped as the 1.5.5 scanners do.
+  const pg = (text: string) => `IO Error: Unable to connect to Postgres at "": ${text}`
+  const my = (text: string) => `IO Error: Failed to connect to MySQL database with parameters "": ${text}`
+  const cases: ReadonlyArray<readonly [UpstreamFailure, string, ReadonlyArray<string>]> = [
+    [
+      "refused_login",
+      'database "sales" refused the login',
+      [
+        pg(
+          'connection to server at "127.0.0.1", port 55432 failed: FATAL:  password authentication failed for user "admin"'
+        ),
+        pg('connection to server at "127.0.0.1", port 5432 failed: fe_sendauth: no password supplied'),
+        pg(
+          'connection to server at "10.0.0.1", port 5432 failed: FATAL:  no pg_hba.conf entry for host "10.0.0.2", user "u", database "d", no encryption'
+        ),
+        my("Access denied for user 'app'@'127.0.0.1' (using password: YES). Attempted host: 127.0.0.1"),
+        my("Access denied for user 'app'@'%' to database 'nodb'. Attempted host: 127.0.0.1")
+      ]
+    ],
+    [
+      "unknown_database",
+      'database "sales" refused the login: the server has no database of that name',
+      [
+        pg('connection to server at "127.0.0.1", port 55432 failed: FATAL:  database "nodb" does not exist'),
+        my("Unknown database 'nosuch'. Attempted host: 127.0.0.1")
+      ]
+    ],
+    [
+      "tls_required",
+      'database "sales" could not be reached: TLS is required but the server does not offer it',
+      [
+        pg(
+          'connection to server at "127.0.0.1", port 41777 failed: server does not support SSL, but SSL was required'
+        ),
+        my("TLS/SSL error: SSL is required, but the server does not support it. Attempted host: 127.0.0.1")
+      ]
+    ],
+    [
+      "unknown_host",
+      'database "sales" could not be reached: its host name does not resolve',
+      [
+        pg('could not translate host name "nonexistent.invalid" to address: Name or service not known'),
+        my("Unknown server host 'nonexistent.invalid' (-2). Attempted host: nonexistent.invalid")
+      ]
+    ],
+    [
+      "refused",
+      'database "sales" could not be reached: the connection was refused',
+      [
+        pg(
+          'connection to server at "127.0.0.1", port 55499 failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?'
+        ),
+        my("Can't connect to server on '127.0.0.1' (115). Attempted host: 127.0.0.1"),
+        my("Can't connect to MySQL server on 'db' (111)")
+      ]
+    ],
+    [
+      "unreachable",
+      'database "sales" could not be reached',
+      [
+        pg('connection to server at "10.0.0.1", port 5432 failed: timeout expired'),
+        my("Can't connect to server on '10.0.0.1' (110). Attempted host: 10.0.0.1")
+      ]
+    ]
   ]
 
-  it.each(unreachable)("could not be reached: %s", (message) => {
-    expect(classifyUpstreamFailure(message)).toBe("unreachable")
-    const error = classifyUpstreamError("sales", message)
-    expect(error?._tag).toBe("UpstreamUnavailable")
-    expect(error?.message).toBe('database "sales" could not be reached')
-  })
+  for (const [failure, expected, messages] of cases) {
+    it.each(messages)(`${failure}: %s`, (message) => {
+      expect(classifyUpstreamFailure(message)).toBe(failure)
+      const error = classifyUpstreamError("sales", message)
+      expect(error?._tag).toBe("UpstreamUnavailable")
+      expect(error?.message).toBe(expected)
+    })
+  }
 
-  it.each(refusedLogin)("refused the login: %s", (message) => {
-    expect(classifyUpstreamFailure(message)).toBe("refused_login")
-    expect(classifyUpstreamError("sales", message)?.message).toBe('database "sales" refused the login')
+  it("says something different for each kind of failure", () => {
+    expect(new Set(cases.map(([, expected]) => expected)).size).toBe(cases.length)
   })
 
   it("leaves other errors alone", () => {
@@ -143,6 +195,32 @@ describe("classifyUpstreamError", () => {
         "sales",
         "Permission Error: Attaching Postgres databases is disabled through configuration"
       )
+    ).toBeUndefined()
+  })
+})
+
+describe("classifyQueryFailure", () => {
+  it("answers 502 when a query's upstream went away, naming no host", () => {
+    const down = classifyQueryFailure(
+      'IO Error: Unable to connect to Postgres at "": connection to server at "127.0.0.1", port 41777 failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?'
+    )
+    expect(down?._tag).toBe("UpstreamUnavailable")
+    expect(down?.message).toBe(
+      "an attached database this query reads could not be reached: the connection was refused"
+    )
+    expect(
+      classifyQueryFailure(
+        "IO Error: Failed to execute query: server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally"
+      )?.message
+    ).toBe("an attached database this query reads could not be reached")
+  })
+
+  it("leaves SQL errors alone, even when they quote such words", () => {
+    expect(
+      classifyQueryFailure("Conversion Error: Could not convert string 'Connection refused' to INT32")
+    ).toBeUndefined()
+    expect(
+      classifyQueryFailure('Binder Error: Referenced column "Unknown database" not found')
     ).toBeUndefined()
   })
 })

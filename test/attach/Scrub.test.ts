@@ -36,6 +36,25 @@ describe("scrubMessage", () => {
     )
   })
 
+  it("removes the connection string a scanner quotes in its error, whole, quotes in the password included", () => {
+    const pg = scrubMessage(
+      `IO Error: Unable to connect to Postgres at "host=db.internal port=5432 dbname=shop user=writer password='pw"x: y'": connection to server at "db.internal", port 5432 failed: FATAL:  password authentication failed for user "writer"`
+    )
+    expect(pg).toBe(
+      'IO Error: Unable to connect to Postgres at "<connection string>": connection to server at "db.internal", port 5432 failed: FATAL:  password authentication failed for user "writer"'
+    )
+    const my = scrubMessage(
+      `IO Error: Failed to connect to MySQL database with parameters "host=db user=app password=s3cret database=crm": Unknown database 'crm'. Attempted host: db`
+    )
+    expect(my).toBe(
+      "IO Error: Failed to connect to MySQL database with parameters \"<connection string>\": Unknown database 'crm'. Attempted host: db"
+    )
+    // Empty (a secret carried the settings): nothing to remove.
+    const empty =
+      'IO Error: Unable to connect to Postgres at "": connection to server at "127.0.0.1", port 1 failed'
+    expect(scrubMessage(empty)).toBe(empty)
+  })
+
   it("removes SQL credential literals that the parser echoes", () => {
     expect(scrubMessage("LINE 1: ...USER 'u', PASSWORD 'Pa55''word',,)\n                    ^")).toBe(
       "LINE 1: ...USER 'u', PASSWORD '<redacted>',,)\n                    ^"

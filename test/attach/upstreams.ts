@@ -76,6 +76,20 @@ export const findBinaries = (): { readonly binaries: Binaries } | { readonly rea
   return { binaries: { pgBin, psql: psql!, mariadbd: mariadbd!, installDb: installDb!, mariadb: mariadb! } }
 }
 
+/**
+ * Whether an upstream test must skip: prints one line saying why and returns true, except under
+ * CI=true, where a missing prerequisite fails the test file instead (CI must never skip these).
+ */
+export const skipUnlessReady = (label: string, reason: string | undefined): boolean => {
+  if (reason === undefined) return false
+  if (process.env.CI === "true") throw new Error(`[${label}] cannot run in CI: ${reason}`)
+  console.log(`[${label}] skipped: ${reason}`)
+  return true
+}
+
+/** The sqlite3 shell (Debian's `sqlite3`), which writes the SQLite files the tests attach. */
+export const findSqlite3 = (): string | undefined => findOnPath(["sqlite3"])
+
 export const freePort = () =>
   new Promise<number>((resolve, reject) => {
     const server = net.createServer()
@@ -123,6 +137,8 @@ export interface Postgres {
   /** Runs SQL as the superuser on `database`. */
   readonly sql: (database: string, sql: string) => Promise<string>
   readonly stop: () => Promise<void>
+  /** Starts it again on the same port and data after `stop`. */
+  readonly start: () => Promise<void>
 }
 
 export const startPostgres = async (binaries: Binaries, root: string): Promise<Postgres> => {
@@ -145,19 +161,22 @@ export const startPostgres = async (binaries: Binaries, root: string): Promise<P
     "--no-instructions"
   ])
   await run(initdb, initArgs)
-  const [pgCtl, ctlArgs] = asUser("postgres", path.join(binaries.pgBin, "pg_ctl"), [
-    "-D",
-    data,
-    "-o",
-    `-p ${port} -c listen_addresses='127.0.0.1,::1' -c unix_socket_directories='${dir}'`,
-    "-l",
-    path.join(dir, "log"),
-    "-w",
-    "-t",
-    "60",
-    "start"
-  ])
-  await run(pgCtl, ctlArgs)
+  const startServer = async () => {
+    const [pgCtl, ctlArgs] = asUser("postgres", path.join(binaries.pgBin, "pg_ctl"), [
+      "-D",
+      data,
+      "-o",
+      `-p ${port} -c listen_addresses='127.0.0.1,::1' -c unix_socket_directories='${dir}'`,
+      "-l",
+      path.join(dir, "log"),
+      "-w",
+      "-t",
+      "60",
+      "start"
+    ])
+    await run(pgCtl, ctlArgs)
+  }
+  await startServer()
   const sql = async (database: string, text: string) =>
     (
       await run(
@@ -184,6 +203,10 @@ export const startPostgres = async (binaries: Binaries, root: string): Promise<P
   return {
     port,
     sql,
+    start: async () => {
+      await startServer()
+      await waitFor("PostgreSQL", () => sql("postgres", "SELECT 1"))
+    },
     stop: async () => {
       const [stopCmd, stopArgs] = asUser("postgres", path.join(binaries.pgBin, "pg_ctl"), [
         "-D",

@@ -70,7 +70,7 @@ export interface Answer {
   readonly body: Record<string, unknown>
 }
 
-export const client = (server: RunningServer) => {
+export const client = (server: Pick<RunningServer, "url">) => {
   const call = async (route: string, init?: RequestInit): Promise<Answer> => {
     const response = await fetch(`${server.url}${route}`, init)
     const text = await response.text()

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { creationOptions } from "../../src/duckdb/Lockdown.js"
 import { allowedTableFunctions, deniedFunctions, deniedRelations } from "../../src/duckdb/SandboxLists.js"
 import { decodeSerializedSql, inspectStatements } from "../../src/duckdb/SqlTree.js"
+import { skipUnlessReady } from "../attach/upstreams.js"
 
 /**
  * Tripwires for DuckDB upgrades: the gate's lists were reviewed against the functions and system views in
@@ -14,6 +15,8 @@ interface Reviewed {
   readonly duckdbVersion: string
   readonly functions: Record<string, ReadonlyArray<string>>
   readonly systemViews: ReadonlyArray<string>
+  /** What the postgres, mysql and sqlite extensions add, by function type. */
+  readonly extensionFunctions: Record<string, ReadonlyArray<string>>
 }
 const reviewed: Reviewed = JSON.parse(
   fs.readFileSync(new URL("./reviewedFunctions.json", import.meta.url), "utf8")
@@ -101,3 +104,67 @@ describe("reviewed DuckDB surface", () => {
     }
   })
 })
+
+// The extensions the server loads add functions too: with them loaded, every function is reviewed.
+const extensionDir = process.env.PONDPILOT_TEST_EXTENSION_DIR
+const skipExtensions = skipUnlessReady(
+  "gate lists with extensions",
+  extensionDir === undefined
+    ? "PONDPILOT_TEST_EXTENSION_DIR is not set (a directory with the postgres, mysql and sqlite extensions)"
+    : undefined
+)
+
+describe.skipIf(skipExtensions)(
+  "reviewed surface with the postgres, mysql and sqlite extensions loaded",
+  () => {
+    let loaded: DuckDBInstance
+    let withExtensions: DuckDBConnection
+    beforeAll(async () => {
+      loaded = await DuckDBInstance.create(
+        undefined,
+        creationOptions({ threads: 1, memoryLimitBytes: 500_000_000, extensionDirectory: extensionDir! })
+      )
+      withExtensions = await loaded.connect()
+      for (const name of ["postgres", "mysql", "sqlite"]) await withExtensions.run(`LOAD ${name}`)
+    })
+    afterAll(() => {
+      withExtensions?.closeSync()
+      loaded?.closeSync()
+    })
+
+    const rowsWith = async (sql: string) => (await withExtensions.runAndReadAll(sql)).getRowsJson()
+
+    it("has exactly the reviewed functions: DuckDB's own plus the extensions'", async () => {
+      const current = Object.fromEntries(
+        await rowsWith(
+          "SELECT function_type, list(DISTINCT function_name ORDER BY function_name) FROM duckdb_functions() GROUP BY ALL ORDER BY 1"
+        )
+      ) as Record<string, ReadonlyArray<string>>
+      const added = Object.fromEntries(
+        Object.entries(current).flatMap(([type, names]) => {
+          const own = new Set(reviewed.functions[type] ?? [])
+          const extra = names.filter((name) => !own.has(name))
+          return extra.length === 0 ? [] : [[type, extra]]
+        })
+      )
+      const { note: _note, ...extensionFunctions } = reviewed.extensionFunctions
+      expect(added).toEqual(extensionFunctions)
+    })
+
+    it("allows none of the extensions' table functions: each reaches an upstream or a file on its own", () => {
+      const allowed = (reviewed.extensionFunctions.table ?? []).filter((name) =>
+        allowedTableFunctions.has(name)
+      )
+      expect(allowed).toEqual([])
+    })
+
+    it("adds no system view and no macro", async () => {
+      const views = await rowsWith(
+        "SELECT schema_name || '.' || view_name FROM duckdb_views() WHERE internal ORDER BY 1"
+      )
+      expect(views.map((row) => row[0])).toEqual(reviewed.systemViews)
+      expect(reviewed.extensionFunctions.macro).toBeUndefined()
+      expect(reviewed.extensionFunctions.table_macro).toBeUndefined()
+    })
+  }
+)

@@ -104,6 +104,7 @@ describe("GET /openapi.json", () => {
       "415": ["unsupported_media_type"],
       "429": ["rate_limited"],
       "500": ["internal"],
+      "502": ["upstream_unavailable"],
       "503": ["pool_exhausted", "shutting_down", "store_unavailable"],
       "504": ["query_timeout"]
     })
