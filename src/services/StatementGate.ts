@@ -2,8 +2,8 @@ import { type DuckDBConnection, type DuckDBPreparedStatement, StatementType } fr
 import { Effect } from "effect"
 import { ForbiddenStatement, InvalidRequest, ReadOnly, SqlError } from "../domain/Errors.js"
 import { type CatalogObject, catalogObjectsSql, macroObject, viewObject } from "../duckdb/CatalogAudit.js"
-import { type Head, recognizeHead, type Shape } from "../duckdb/SqlHead.js"
-import { isWord, SqlLexer } from "../duckdb/SqlLexer.js"
+import { type Head, recognizeHead, type Shape, writeConstruct } from "../duckdb/SqlHead.js"
+import { isPunct, isWord, SqlLexer } from "../duckdb/SqlLexer.js"
 import {
   decodeSerializedSql,
   hasOnlySelectFromWhere,
@@ -213,6 +213,44 @@ const decide = Effect.fn("StatementGate.decide")(function* (
     return yield* parseError(connection, sql, serialized.errorMessage)
   return yield* decideOther(connection, sql, recognizeHead(sql), policy)
 })
+
+// The words that start a statement the gate judges by its tree (json_serialize_sql); `decide` names
+// those by `selectQueryType`, whatever the tree held.
+const selectClassWords = new Set([
+  "SELECT",
+  "WITH",
+  "FROM",
+  "VALUES",
+  "TABLE",
+  "DESCRIBE",
+  "DESC",
+  "SHOW",
+  "SUMMARIZE",
+  "PIVOT",
+  "UNPIVOT"
+])
+
+/**
+ * The audit log's `query_type` for a statement the gate refused (ForbiddenStatement, ReadOnly): the type
+ * its verdict would have carried (`INSERT`, `CREATE TABLE`, `SELECT`, `SET`...), from the same head
+ * recognition `decide` uses. Pure and cheap: refusals are not cached, so it runs once per refusal.
+ */
+export const refusedQueryType = (sql: string): string => {
+  const first = new SqlLexer(sql).peek()
+  if (isPunct(first, "(")) return "SELECT"
+  if (isWord(first) && selectClassWords.has(first.upper)) return selectQueryType(first.upper)
+  const head = recognizeHead(sql)
+  switch (head._tag) {
+    case "Write":
+      return typeof head.shape === "string" ? head.construct : head.shape.construct
+    case "Other":
+      return head.construct
+    case "Explain":
+      return typeof head.shape === "string" ? "EXPLAIN" : head.shape.construct
+    case "Forbidden":
+      return isWord(first) ? writeConstruct(sql, first.upper) : "UNKNOWN"
+  }
+}
 
 /**
  * Prepares a verdict's own `sql` (never the client's raw text) and checks that DuckDB classifies it as the
