@@ -47,8 +47,12 @@ const text = (value: Json | undefined): string => (typeof value === "string" ? v
 
 const display = (name: string): string => JSON.stringify(name)
 
-const checkFunctionName = (name: string): Refusal | undefined => {
-  const reason = deniedFunctions.get(name.toLowerCase())
+const none: ReadonlySet<string> = new Set()
+
+const checkFunctionName = (name: string, exempt: ReadonlySet<string>): Refusal | undefined => {
+  const lower = name.toLowerCase()
+  if (exempt.has(lower)) return undefined
+  const reason = deniedFunctions.get(lower)
   return reason === undefined ? undefined : { message: `function ${name} is not allowed (${reason})` }
 }
 
@@ -100,12 +104,12 @@ const checkShow = (ref: JsonObject): Refusal | undefined => {
   return { message: `SHOW ${name.replaceAll('"', "").toUpperCase()} is not allowed` }
 }
 
-const checkObject = (node: JsonObject): Refusal | undefined => {
+const checkObject = (node: JsonObject, exempt: ReadonlySet<string>): Refusal | undefined => {
   if (typeof node.class === "string") {
     if (!knownExpressionClasses.has(node.class)) {
       return { message: `expression kind ${node.class} is not supported` }
     }
-    return typeof node.function_name === "string" ? checkFunctionName(node.function_name) : undefined
+    return typeof node.function_name === "string" ? checkFunctionName(node.function_name, exempt) : undefined
   }
   if (typeof node.type !== "string") return undefined
   if ("modifiers" in node) {
@@ -130,8 +134,12 @@ const checkObject = (node: JsonObject): Refusal | undefined => {
   return undefined
 }
 
-/** The first refusal found anywhere in the tree, or `undefined` when every node is allowed. */
-export const inspectTree = (root: Json): Refusal | undefined => {
+/**
+ * The first refusal found anywhere in the tree, or `undefined` when every node is allowed. `exempt` names
+ * denied functions a caller allows in its context (the catalog audit's column expressions), never a
+ * client's statement.
+ */
+export const inspectTree = (root: Json, exempt: ReadonlySet<string> = none): Refusal | undefined => {
   // An explicit stack: client SQL may nest deeply, and the walk must not overflow the JS stack.
   const stack: Array<Json> = [root]
   while (stack.length > 0) {
@@ -139,7 +147,7 @@ export const inspectTree = (root: Json): Refusal | undefined => {
     if (Array.isArray(node)) {
       for (const child of node) stack.push(child)
     } else if (isObject(node)) {
-      const refusal = checkObject(node)
+      const refusal = checkObject(node, exempt)
       if (refusal !== undefined) return refusal
       for (const key in node) stack.push(node[key] ?? null)
     }
@@ -148,13 +156,16 @@ export const inspectTree = (root: Json): Refusal | undefined => {
 }
 
 /** Every statement of a serialized batch must be a query node; returns the refusal for the first that is not. */
-export const inspectStatements = (statements: ReadonlyArray<Json>): Refusal | undefined => {
+export const inspectStatements = (
+  statements: ReadonlyArray<Json>,
+  exempt: ReadonlySet<string> = none
+): Refusal | undefined => {
   for (const statement of statements) {
     const node = isObject(statement) ? statement.node : undefined
     if (node === undefined || !isObject(node) || !knownQueryNodeTypes.has(text(node.type))) {
       return { message: "statement kind is not supported" }
     }
-    const refusal = inspectTree(statement)
+    const refusal = inspectTree(statement, exempt)
     if (refusal !== undefined) return refusal
   }
   return undefined

@@ -1,7 +1,7 @@
 import { type DuckDBConnection, type DuckDBPreparedStatement, StatementType } from "@duckdb/node-api"
 import { Effect } from "effect"
 import { ForbiddenStatement, InvalidRequest, ReadOnly, SqlError } from "../domain/Errors.js"
-import { type CatalogObject, catalogObjectsSql, macroObject, viewObject } from "../duckdb/CatalogAudit.js"
+import { type CatalogObject, catalogSources } from "../duckdb/CatalogAudit.js"
 import { type Head, recognizeHead, type Shape, writeConstruct } from "../duckdb/SqlHead.js"
 import { isPunct, isWord, SqlLexer } from "../duckdb/SqlLexer.js"
 import {
@@ -266,8 +266,9 @@ const prepareVerified = Effect.fn("StatementGate.prepareVerified")(function* (
 })
 
 /**
- * Checks the views and macros of an attached database (by alias) with the walk client SQL gets, and refuses
- * the database if any would be refused: DuckDB expands them while binding, where the gate cannot see.
+ * Checks every expression and query an attached database stores (views, macros, column defaults and
+ * generated columns, CHECK constraints, indexes: CatalogAudit.ts) with the walk client SQL gets, and
+ * refuses the database if any would be refused: DuckDB evaluates them where the gate cannot see.
  * Run it after attaching a DuckDB file a client chose (and for files whose content is not the operator's);
  * a READ_ONLY database cannot change afterwards. Messages name the object, not what it contains.
  */
@@ -275,20 +276,22 @@ const auditDatabase = Effect.fn("StatementGate.auditDatabase")(function* (
   connection: DuckDBConnection,
   database: string
 ) {
-  const read = (sql: string) =>
-    duckdb(async () =>
-      (await connection.runAndReadAll(sql, [database])).getRowsJson().map((row) => row.map(String))
+  const objects: Array<CatalogObject> = []
+  for (const source of catalogSources) {
+    const rows = yield* duckdb(async () =>
+      (await connection.runAndReadAll(source.sql, [database]))
+        .getRowsJson()
+        .map((row) => row.map((value) => (value === null ? null : String(value))))
     )
-  const objects: Array<CatalogObject> = [
-    ...(yield* read(catalogObjectsSql.views)).map(([name = "", sql = ""]) => viewObject(name, sql)),
-    ...(yield* read(catalogObjectsSql.macros)).map(([name = "", type = "", definition = ""]) =>
-      macroObject(name, type, definition)
-    )
-  ]
+    for (const row of rows) objects.push(source.object(row))
+  }
   for (const object of objects) {
     const serialized = object.probe === undefined ? undefined : yield* serialize(connection, object.probe)
     const refused =
-      serialized === undefined || !serialized.ok || inspectStatements(serialized.statements) !== undefined
+      serialized === undefined ||
+      !serialized.ok ||
+      serialized.statements.length !== 1 ||
+      inspectStatements(serialized.statements, object.exempt) !== undefined
     if (refused) {
       return yield* forbidden(
         `database ${database} contains ${object.kind} ${object.name}, which the gate does not allow`
