@@ -10,6 +10,7 @@ import {
   type ShuttingDown,
   SqlError
 } from "../domain/Errors.js"
+import { trimSandboxHints } from "../duckdb/ErrorHints.js"
 import type { Instance } from "../duckdb/Instance.js"
 import type { PooledConnection } from "../duckdb/PooledConnection.js"
 import { scrubMessage } from "../duckdb/Scrub.js"
@@ -82,7 +83,10 @@ const failedMidStream = () =>
       "the query failed after its result began streaming (DuckDB does not report the error at that point)"
   })
 
-const sqlError = (error: unknown) => new SqlError({ message: scrubMessage(messageOf(error)) })
+/** A DuckDB error as a client sees it: scrubbed, and without advice the sandbox does not let it follow. */
+const clientMessage = (message: string) => trimSandboxHints(scrubMessage(message))
+
+const sqlError = (error: unknown) => new SqlError({ message: clientMessage(messageOf(error)) })
 
 /**
  * Runs one client statement: a pooled connection, the statement gate (its verdict cached by text
@@ -115,7 +119,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
     }
 
     const scrubbed = (error: unknown): unknown =>
-      error instanceof SqlError ? new SqlError({ message: scrubMessage(error.message) }) : error
+      error instanceof SqlError ? new SqlError({ message: clientMessage(error.message) }) : error
 
     /**
      * The gate's verdict is cached by text and policy; what runs is always the statement the gate
