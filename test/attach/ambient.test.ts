@@ -29,7 +29,9 @@ const skip =
         ? "openssl not found (apt-get install openssl)"
         : undefined
 if (skip !== undefined) {
-  if (process.env.CI === "true") throw new Error(`ambient credential tests cannot run: ${skip}`)
+  // Like the attach integration test, it needs the scanner extensions named; given them, CI must run it.
+  if (process.env.CI === "true" && extensionDir !== undefined)
+    throw new Error(`ambient credential tests cannot run: ${skip}`)
   console.log(`[ambient credentials] skipped: ${skip}`)
 }
 
