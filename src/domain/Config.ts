@@ -55,12 +55,24 @@ export const DatabaseType = oneOf("postgres", "postgresql", "mysql", "sqlite", "
 export type DatabaseType = typeof DatabaseType.Type
 
 export const AliasPattern = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
-export const ReservedAliases: ReadonlySet<string> = new Set(["memory", "system", "temp", "main"])
+/**
+ * Names DuckDB gives its own catalogs and the default catalog's schemas. DuckDB refuses `system`, `temp`
+ * and `main` itself and `memory` exists already; `pg_catalog` and `information_schema` it accepts, and
+ * then every query naming those schemas fails as ambiguous (or reaches the attached file's tables).
+ */
+export const ReservedAliases: ReadonlySet<string> = new Set([
+  "memory",
+  "system",
+  "temp",
+  "main",
+  "pg_catalog",
+  "information_schema"
+])
 
 export const Alias = Schema.String.pipe(
   Schema.pattern(AliasPattern, { message: () => "must match ^[A-Za-z_][A-Za-z0-9_]{0,62}$" }),
   Schema.filter(
-    (alias) => !ReservedAliases.has(alias.toLowerCase()) || `"${alias}" is a reserved catalog name`
+    (alias) => !ReservedAliases.has(alias.toLowerCase()) || `"${alias}" is a reserved catalog or schema name`
   )
 )
 

@@ -46,6 +46,23 @@ export interface AttachPlanOptions {
 export const NoPassfile = "/nonexistent/pondpilot-proxy/no-passfile"
 
 /**
+ * What an API attach to PostgreSQL pins when the client did not set it, so that libpq takes nothing
+ * from the server's home or environment: no client certificate or key (~/.postgresql/postgresql.crt,
+ * PGSSLCERT), no root certificate or CRL of the operator's (a client that wants verification says
+ * `sslrootcert=system`), no GSSAPI encryption with the server's Kerberos ticket, and no certificate
+ * sent at all. Empty values would not do: libpq reads an empty file option as unset, then falls back.
+ */
+export const PostgresApiPins: ReadonlyArray<readonly [key: string, value: string]> = [
+  ["passfile", NoPassfile],
+  ["sslcert", "/nonexistent/pondpilot-proxy/no-sslcert"],
+  ["sslkey", "/nonexistent/pondpilot-proxy/no-sslkey"],
+  ["sslrootcert", "/nonexistent/pondpilot-proxy/no-sslrootcert"],
+  ["sslcrl", "/nonexistent/pondpilot-proxy/no-sslcrl"],
+  ["sslcertmode", "disable"],
+  ["gssencmode", "disable"]
+]
+
+/**
  * Tells the postgres scanner not to look for a `duckdb_secrets` table in the upstream database: a
  * table there would otherwise be registered as a secret storage and take part in lookups
  * (duckdb-postgres 1.5, `PostgresCatalog::RegisterSecretStorage`).
@@ -103,8 +120,10 @@ const secretStatement = (
   // environment (PGPASSWORD, MYSQL_PWD) and send it to whatever host the client named.
   fields.push(["PASSWORD", Redacted.value(connection.password)])
   if (connection.type === "mysql" && connection.options.socket === undefined) fields.push(["SOCKET", ""])
-  if (connection.type === "postgres" && source === "api" && connection.options.passfile === undefined) {
-    fields.push(["PASSFILE", NoPassfile])
+  if (connection.type === "postgres" && source === "api") {
+    for (const [key, value] of PostgresApiPins) {
+      if (connection.options[key] === undefined) fields.push([key.toUpperCase(), value])
+    }
   }
   for (const [key, value] of Object.entries(connection.options)) fields.push([key.toUpperCase(), value])
   const secrets = [Redacted.value(connection.password)]

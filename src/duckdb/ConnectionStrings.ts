@@ -70,13 +70,22 @@ const postgresSecretKeywords: ReadonlySet<string> = words(
 )
 /**
  * Options an API client may not set: they name files on the server, read the server's own credential
- * stores (passfile, service file, Kerberos), write files (sslkeylogfile), reach local sockets, or
- * choose the address to connect to behind the host policy's back (hostaddr).
+ * stores (passfile, service file, Kerberos), write files (sslkeylogfile), reach local sockets, choose
+ * the address to connect to behind the host policy's back (hostaddr), or pass server settings to the
+ * upstream session (options). AttachPlan pins the credential-bearing ones for API attaches.
  */
 const postgresServerOnly: ReadonlySet<string> = words(
   "hostaddr passfile service sslcert sslkey sslkeylogfile sslcrl sslcrldir requirepeer krbsrvname " +
-    "gsslib gssdelegation oauth_issuer oauth_client_id oauth_client_secret oauth_scope"
+    "gsslib gssdelegation oauth_issuer oauth_client_id oauth_client_secret oauth_scope options"
 )
+/**
+ * Options an API client may set only to the value AttachPlan pins anyway: GSSAPI encryption would use
+ * the server's Kerberos ticket, and a client certificate could only be the server's.
+ */
+const postgresApiOnlyValue: Readonly<Record<string, string>> = {
+  gssencmode: "disable",
+  sslcertmode: "disable"
+}
 const postgresSslModes = new Set(["disable", "allow", "prefer", "require", "verify-ca", "verify-full"])
 
 const mysqlKeys: Readonly<Record<string, string>> = {
@@ -240,6 +249,12 @@ const network = (
       )
       if (refused !== undefined) return serverOnly(refused)
       if (type === "postgres" && isUnixSocketHost(host)) return serverOnly("host (a Unix socket)")
+      if (type === "postgres") {
+        for (const [key, only] of Object.entries(postgresApiOnlyValue)) {
+          const value = fields.options[key]
+          if (value !== undefined && value !== only) return serverOnly(`${key} (other than "${only}")`)
+        }
+      }
       if (
         type === "postgres" &&
         fields.options.sslrootcert !== undefined &&

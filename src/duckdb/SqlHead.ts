@@ -242,8 +242,8 @@ export const recognizeHead = (sql: string): Head => {
   }
 }
 
-/** `CREATE TABLE`, `DROP VIEW`... for a write whose form is unsupported. */
-const writeConstruct = (sql: string, first: string): string => {
+/** `CREATE TABLE`, `DROP VIEW`... for a write whose form is unsupported (and for audit lines of refusals). */
+export const writeConstruct = (sql: string, first: string): string => {
   if (first !== "CREATE" && first !== "DROP" && first !== "ALTER") return first
   const lexer = new SqlLexer(sql)
   lexer.next()

@@ -47,8 +47,12 @@ const text = (value: Json | undefined): string => (typeof value === "string" ? v
 
 const display = (name: string): string => JSON.stringify(name)
 
-const checkFunctionName = (name: string): Refusal | undefined => {
-  const reason = deniedFunctions.get(name.toLowerCase())
+const none: ReadonlySet<string> = new Set()
+
+const checkFunctionName = (name: string, exempt: ReadonlySet<string>): Refusal | undefined => {
+  const lower = name.toLowerCase()
+  if (exempt.has(lower)) return undefined
+  const reason = deniedFunctions.get(lower)
   return reason === undefined ? undefined : { message: `function ${name} is not allowed (${reason})` }
 }
 
@@ -86,10 +90,23 @@ export const checkRelationName = (parts: ReadonlyArray<string>): Refusal | undef
   return undefined
 }
 
-const checkBaseTable = (ref: JsonObject): Refusal | undefined =>
-  checkRelationName(
-    [text(ref.catalog_name), text(ref.schema_name), text(ref.table_name)].filter((p) => p !== "")
-  )
+/**
+ * CTE names in scope, compared as DuckDB binds them: case-insensitively. Only ASCII letters are folded:
+ * if DuckDB folded more, a name would merely be refused as a file although a CTE binds it.
+ */
+type Scope = ReadonlySet<string> | undefined
+
+const foldCase = (name: string) => name.replace(/[A-Z]+/g, (letters) => letters.toLowerCase())
+
+const checkBaseTable = (ref: JsonObject, scope: Scope): Refusal | undefined => {
+  const catalog = text(ref.catalog_name)
+  const schema = text(ref.schema_name)
+  const table = text(ref.table_name)
+  // An unqualified name that a CTE in scope binds is that CTE: DuckDB looks for CTEs before tables,
+  // files and system views.
+  if (catalog === "" && schema === "" && scope?.has(foldCase(table))) return undefined
+  return checkRelationName([catalog, schema, table].filter((p) => p !== ""))
+}
 
 const checkShow = (ref: JsonObject): Refusal | undefined => {
   // DESCRIBE / SUMMARIZE / SHOW <table> carry their query; the walk visits it like any subquery.
@@ -100,12 +117,12 @@ const checkShow = (ref: JsonObject): Refusal | undefined => {
   return { message: `SHOW ${name.replaceAll('"', "").toUpperCase()} is not allowed` }
 }
 
-const checkObject = (node: JsonObject): Refusal | undefined => {
+const checkObject = (node: JsonObject, exempt: ReadonlySet<string>, scope: Scope): Refusal | undefined => {
   if (typeof node.class === "string") {
     if (!knownExpressionClasses.has(node.class)) {
       return { message: `expression kind ${node.class} is not supported` }
     }
-    return typeof node.function_name === "string" ? checkFunctionName(node.function_name) : undefined
+    return typeof node.function_name === "string" ? checkFunctionName(node.function_name, exempt) : undefined
   }
   if (typeof node.type !== "string") return undefined
   if ("modifiers" in node) {
@@ -116,7 +133,7 @@ const checkObject = (node: JsonObject): Refusal | undefined => {
   if ("sample" in node) {
     switch (node.type) {
       case "BASE_TABLE":
-        return checkBaseTable(node)
+        return checkBaseTable(node, scope)
       case "TABLE_FUNCTION":
         return checkTableFunction(node)
       case "SHOW_REF":
@@ -130,31 +147,68 @@ const checkObject = (node: JsonObject): Refusal | undefined => {
   return undefined
 }
 
-/** The first refusal found anywhere in the tree, or `undefined` when every node is allowed. */
-export const inspectTree = (root: Json): Refusal | undefined => {
-  // An explicit stack: client SQL may nest deeply, and the walk must not overflow the JS stack.
+/**
+ * The first refusal found anywhere in the tree, or `undefined` when every node is allowed. `exempt` names
+ * denied functions a caller allows in its context (the catalog audit's column expressions), never a
+ * client's statement.
+ */
+export const inspectTree = (root: Json, exempt: ReadonlySet<string> = none): Refusal | undefined => {
+  // An explicit stack: client SQL may nest deeply, and the walk must not overflow the JS stack. Each node
+  // carries the CTE names in scope where it sits.
   const stack: Array<Json> = [root]
+  const scopes: Array<Scope> = [undefined]
   while (stack.length > 0) {
     const node = stack.pop()!
+    const scope = scopes.pop()
     if (Array.isArray(node)) {
-      for (const child of node) stack.push(child)
+      for (const child of node) {
+        stack.push(child)
+        scopes.push(scope)
+      }
     } else if (isObject(node)) {
-      const refusal = checkObject(node)
+      const refusal = checkObject(node, exempt, scope)
       if (refusal !== undefined) return refusal
-      for (const key in node) stack.push(node[key] ?? null)
+      const ctes = cteEntries(node)
+      let inner = scope
+      if (ctes !== undefined) {
+        // A CTE's own body sees the CTEs declared before it, not itself (a non-recursive self-reference
+        // is a table or a file to DuckDB); the query after WITH sees them all.
+        for (const entry of ctes) {
+          stack.push(entry)
+          scopes.push(inner)
+          const name = isObject(entry) ? entry.key : undefined
+          if (typeof name === "string") inner = new Set([...(inner ?? []), foldCase(name)])
+        }
+      }
+      for (const key in node) {
+        if (ctes !== undefined && key === "cte_map") continue
+        stack.push(node[key] ?? null)
+        scopes.push(inner)
+      }
     }
   }
   return undefined
 }
 
+/** The `{key, value}` entries of a query node's WITH clause, when it has any. */
+const cteEntries = (node: JsonObject): ReadonlyArray<Json> | undefined => {
+  const cteMap = node.cte_map
+  if (cteMap === undefined || !isObject(cteMap)) return undefined
+  const map = cteMap.map
+  return Array.isArray(map) && map.length > 0 ? map : undefined
+}
+
 /** Every statement of a serialized batch must be a query node; returns the refusal for the first that is not. */
-export const inspectStatements = (statements: ReadonlyArray<Json>): Refusal | undefined => {
+export const inspectStatements = (
+  statements: ReadonlyArray<Json>,
+  exempt: ReadonlySet<string> = none
+): Refusal | undefined => {
   for (const statement of statements) {
     const node = isObject(statement) ? statement.node : undefined
     if (node === undefined || !isObject(node) || !knownQueryNodeTypes.has(text(node.type))) {
       return { message: "statement kind is not supported" }
     }
-    const refusal = inspectTree(statement)
+    const refusal = inspectTree(statement, exempt)
     if (refusal !== undefined) return refusal
   }
   return undefined

@@ -1,6 +1,6 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { Alias, DatabaseType } from "../domain/Config.js"
+import { Alias, DatabaseType, ReservedAliases } from "../domain/Config.js"
 import {
   AliasExists,
   ExtensionUnavailable,
@@ -15,7 +15,9 @@ import { DatabaseInfo, DatabaseList, InstanceId } from "./Schemas.js"
 
 export const AttachBody = Schema.Struct({
   type: DatabaseType,
-  alias: Alias.annotations({ description: "^[A-Za-z_][A-Za-z0-9_]{0,62}$, not memory/system/temp/main" }),
+  alias: Alias.annotations({
+    description: `^[A-Za-z_][A-Za-z0-9_]{0,62}$, not ${[...ReservedAliases].join("/")}`
+  }),
   connectionString: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(4_096)).annotations({
     description:
       "postgresql://user:pass@host:port/db?sslmode=…, libpq key=value, mysql://user:pass@host:port/db, " +

@@ -13,6 +13,7 @@ import { AppConfig } from "../services/AppConfig.js"
 import { InstanceRegistry } from "../services/InstanceRegistry.js"
 import { type Cursor, type QueryInput, QueryRunner, type StopSignal } from "../services/QueryRunner.js"
 import { QueryTracker, type StopReason } from "../services/QueryTracker.js"
+import { refusedQueryType } from "../services/StatementGate.js"
 import { readJsonBody } from "./Body.js"
 import type { RequestContext } from "./RequestContext.js"
 import { writeError } from "./Responses.js"
@@ -245,6 +246,13 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
             (reason) => stopped(res, encoder, reason, context)
           )
           .pipe(
+            // A refused statement never gets a verdict; the audit line still names what it was.
+            Effect.tapError((error) =>
+              Effect.sync(() => {
+                if (error._tag === "ForbiddenStatement" || error._tag === "ReadOnly")
+                  context.queryType ??= refusedQueryType(input.sql)
+              })
+            ),
             Effect.catchIf(
               () => res.headersSent,
               (error) => Effect.sync(() => abort(res, encoder, error, context))

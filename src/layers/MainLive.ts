@@ -22,7 +22,7 @@ import { InstanceRegistry } from "../services/InstanceRegistry.js"
 import { InstanceStore } from "../services/InstanceStore.js"
 import { LoggingLive } from "../services/JsonLogger.js"
 import { Lifecycle } from "../services/Lifecycle.js"
-import { Metrics } from "../services/Metrics.js"
+import { Metrics, poolInstanceLabel } from "../services/Metrics.js"
 import { QueryRunner } from "../services/QueryRunner.js"
 import { QueryTracker } from "../services/QueryTracker.js"
 import { RateLimiter } from "../services/RateLimiter.js"
@@ -35,10 +35,14 @@ const MetricSourcesLive = Layer.scopedDiscard(
   Effect.gen(function* () {
     const metrics = yield* Metrics
     const registry = yield* InstanceRegistry
+    const { metrics: settings } = yield* AppConfig
     const unregister = [
       metrics.registerInstanceSource(() => registry.all().length),
       metrics.registerPoolSource(() =>
-        registry.all().map((instance) => ({ instance: instance.id, ...instance.pool.stats }))
+        registry.all().map((instance) => ({
+          instance: poolInstanceLabel(instance.id, instance.shared, settings.require_auth),
+          ...instance.pool.stats
+        }))
       )
     ]
     yield* Effect.addFinalizer(() => Effect.sync(() => unregister.forEach((stop) => stop())))

@@ -15,7 +15,10 @@ export interface QueryAudit {
   readonly requestId: string
   readonly clientIp: string
   readonly instanceId: string
-  /** DuckDB's statement type (`SELECT`, `EXPLAIN`, ...), `UNKNOWN` when the SQL did not parse. */
+  /**
+   * The statement's type (`SELECT`, `EXPLAIN`, `INSERT`...), also for one the gate refused;
+   * `UNKNOWN` when the SQL did not parse.
+   */
   readonly queryType: string
   readonly durationMs: number
   /** Rows sent to the client (so far, when the query failed mid-stream). */

@@ -4,7 +4,8 @@ import * as Prometheus from "prom-client"
 /**
  * Prometheus metrics on a registry of our own (never prom-client's global one, so that tests and
  * several servers in one process do not share counters). Every label value is bounded: routes are
- * the contract's templates, ids never appear except the live instances of the pool gauge.
+ * the contract's templates, ids never appear except the live instances of the pool gauge (and those only
+ * behind authentication: `poolInstanceLabel`).
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -120,6 +121,18 @@ export interface PoolSnapshot {
 }
 
 export type PoolSource = () => ReadonlyArray<PoolSnapshot>
+
+/** The `instance` label that sums the pools of all clients' own instances when metrics are open. */
+export const ClientInstancesLabel = "clients"
+
+/**
+ * The `instance` label of a pool. Open metrics (`metrics.require_auth: false`) are anyone's to read,
+ * and an instance id with its connection use would show another principal's activity: there, every
+ * client-created instance is summed under `clients` and only the shared one is named. Behind
+ * authentication each instance has its own series.
+ */
+export const poolInstanceLabel = (instanceId: string, shared: boolean, requireAuth: boolean): string =>
+  shared || requireAuth ? instanceId : ClientInstancesLabel
 
 const prefix = "pondpilot_"
 // Instance ids are bounded by `duckdb.max_instances` at any one time, and only live ones are shown.

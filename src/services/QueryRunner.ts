@@ -11,6 +11,7 @@ import {
   SqlError,
   type UpstreamUnavailable
 } from "../domain/Errors.js"
+import { trimSandboxHints } from "../duckdb/ErrorHints.js"
 import { classifyQueryFailure } from "../duckdb/HostPolicy.js"
 import type { Instance } from "../duckdb/Instance.js"
 import type { PooledConnection } from "../duckdb/PooledConnection.js"
@@ -96,10 +97,13 @@ const failedMidStream = () =>
       "the query failed after its result began streaming (DuckDB does not report the error at that point)"
   })
 
-/** A failed statement: 502 when an attached upstream could not be reached, else DuckDB's scrubbed text. */
+/** A DuckDB error as a client sees it: scrubbed, and without advice the sandbox does not let it follow. */
+const clientMessage = (message: string) => trimSandboxHints(scrubMessage(message))
+
+/** A failed statement: 502 when an attached upstream could not be reached, else DuckDB's cleaned text. */
 const sqlError = (error: unknown): SqlError | UpstreamUnavailable => {
   const message = messageOf(error)
-  return classifyQueryFailure(message) ?? new SqlError({ message: scrubMessage(message) })
+  return classifyQueryFailure(message) ?? new SqlError({ message: clientMessage(message) })
 }
 
 /**

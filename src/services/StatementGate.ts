@@ -7,10 +7,10 @@ import {
   SqlError,
   StatementTooLarge
 } from "../domain/Errors.js"
-import { type CatalogObject, catalogObjectsSql, macroObject, viewObject } from "../duckdb/CatalogAudit.js"
+import { type CatalogObject, catalogSources } from "../duckdb/CatalogAudit.js"
 import { expandedCatalog, expandedNodes, maxExpandedNodes } from "../duckdb/PlanSize.js"
-import { type Head, recognizeHead, type Shape } from "../duckdb/SqlHead.js"
-import { isWord, SqlLexer } from "../duckdb/SqlLexer.js"
+import { type Head, recognizeHead, type Shape, writeConstruct } from "../duckdb/SqlHead.js"
+import { isPunct, isWord, SqlLexer } from "../duckdb/SqlLexer.js"
 import {
   decodeSerializedSql,
   hasOnlySelectFromWhere,
@@ -249,6 +249,44 @@ const decide = Effect.fn("StatementGate.decide")(function* (
   return yield* decideOther(connection, sql, recognizeHead(sql), policy)
 })
 
+// The words that start a statement the gate judges by its tree (json_serialize_sql); `decide` names
+// those by `selectQueryType`, whatever the tree held.
+const selectClassWords = new Set([
+  "SELECT",
+  "WITH",
+  "FROM",
+  "VALUES",
+  "TABLE",
+  "DESCRIBE",
+  "DESC",
+  "SHOW",
+  "SUMMARIZE",
+  "PIVOT",
+  "UNPIVOT"
+])
+
+/**
+ * The audit log's `query_type` for a statement the gate refused (ForbiddenStatement, ReadOnly): the type
+ * its verdict would have carried (`INSERT`, `CREATE TABLE`, `SELECT`, `SET`...), from the same head
+ * recognition `decide` uses. Pure and cheap: refusals are not cached, so it runs once per refusal.
+ */
+export const refusedQueryType = (sql: string): string => {
+  const first = new SqlLexer(sql).peek()
+  if (isPunct(first, "(")) return "SELECT"
+  if (isWord(first) && selectClassWords.has(first.upper)) return selectQueryType(first.upper)
+  const head = recognizeHead(sql)
+  switch (head._tag) {
+    case "Write":
+      return typeof head.shape === "string" ? head.construct : head.shape.construct
+    case "Other":
+      return head.construct
+    case "Explain":
+      return typeof head.shape === "string" ? "EXPLAIN" : head.shape.construct
+    case "Forbidden":
+      return isWord(first) ? writeConstruct(sql, first.upper) : "UNKNOWN"
+  }
+}
+
 /**
  * Prepares a verdict's own `sql` (never the client's raw text) and checks that DuckDB classifies it as the
  * verdict says. Preparing binds and folds constants: it can take long (`repeat('x', 2e9)` is computed here)
@@ -263,25 +301,29 @@ const prepareVerified = Effect.fn("StatementGate.prepareVerified")(function* (
 })
 
 /**
- * Checks the views and macros of an attached database (by alias) with the walk client SQL gets, and refuses
- * the database if any would be refused: DuckDB expands them while binding, where the gate cannot see.
+ * Checks every expression and query an attached database stores (views, macros, column defaults and
+ * generated columns, CHECK constraints, indexes: CatalogAudit.ts) with the walk client SQL gets, and
+ * refuses the database if any would be refused: DuckDB evaluates them where the gate cannot see.
  * Run it after attaching a DuckDB file a client chose (and for files whose content is not the operator's);
  * a READ_ONLY database cannot change afterwards. Messages name the object, not what it contains.
  */
+/** Views and macros are expanded where a statement names them, so their sizes multiply like CTEs'. */
+const expands = (object: CatalogObject) =>
+  object.kind === "view" || object.kind === "macro" || object.kind === "table macro"
+
 const auditDatabase = Effect.fn("StatementGate.auditDatabase")(function* (
   connection: DuckDBConnection,
   database: string
 ) {
-  const read = (sql: string) =>
-    duckdb(async () =>
-      (await connection.runAndReadAll(sql, [database])).getRowsJson().map((row) => row.map(String))
+  const objects: Array<CatalogObject> = []
+  for (const source of catalogSources) {
+    const rows = yield* duckdb(async () =>
+      (await connection.runAndReadAll(source.sql, [database]))
+        .getRowsJson()
+        .map((row) => row.map((value) => (value === null ? null : String(value))))
     )
-  const objects: Array<CatalogObject> = [
-    ...(yield* read(catalogObjectsSql.views)).map(([name = "", sql = ""]) => viewObject(name, sql)),
-    ...(yield* read(catalogObjectsSql.macros)).map(([name = "", type = "", definition = ""]) =>
-      macroObject(name, type, definition)
-    )
-  ]
+    for (const row of rows) objects.push(source.object(row))
+  }
   const trees: Array<{ name: string; tree: Json }> = []
   for (const object of objects) {
     const serialized =
@@ -291,13 +333,16 @@ const auditDatabase = Effect.fn("StatementGate.auditDatabase")(function* (
             Effect.catchTag("StatementTooLarge", () => Effect.succeed(undefined))
           )
     const refused =
-      serialized === undefined || !serialized.ok || inspectStatements(serialized.statements) !== undefined
+      serialized === undefined ||
+      !serialized.ok ||
+      serialized.statements.length !== 1 ||
+      inspectStatements(serialized.statements, object.exempt) !== undefined
     if (refused) {
       return yield* forbidden(
         `database ${database} contains ${object.kind} ${object.name}, which the gate does not allow`
       )
     }
-    for (const tree of serialized.statements) trees.push({ name: object.name, tree })
+    if (expands(object)) for (const tree of serialized.statements) trees.push({ name: object.name, tree })
   }
   // Views and macros naming each other expand while binding, as CTEs do.
   if (expandedCatalog(trees) > maxExpandedNodes) {

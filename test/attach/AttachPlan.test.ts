@@ -7,6 +7,7 @@ import type { DatabaseType } from "../../src/domain/Config.js"
 import {
   detachStatement,
   NoPassfile,
+  PostgresApiPins,
   planAttach,
   quoteIdentifier,
   quoteLiteral
@@ -52,6 +53,26 @@ describe("planAttach: postgres", () => {
     expect(prepared(plan)[0]).toContain(`PASSWORD '', PASSFILE '${NoPassfile}'`)
     const fromConfig = planAttach("a", parse("postgres", "postgresql://u@db/d"), { source: "config" })
     expect(prepared(fromConfig)[0]).not.toContain("PASSFILE")
+  })
+
+  it("for an API attach, pins every file and mode through which libpq would use the server's credentials", () => {
+    const plan = planAttach("a", parse("postgres", "postgresql://u:p@db/d?sslmode=require", "api"), {
+      source: "api"
+    })
+    const secret = prepared(plan)[0]!
+    for (const [key, value] of PostgresApiPins) expect(secret).toContain(`${key.toUpperCase()} '${value}'`)
+    expect(secret).toContain("SSLCERT '/nonexistent/")
+    expect(secret).toContain("GSSENCMODE 'disable'")
+    // What the client chose stays, once.
+    const system = planAttach(
+      "a",
+      parse("postgres", "postgresql://u:p@db/d?sslrootcert=system&sslmode=verify-full", "api"),
+      { source: "api" }
+    )
+    expect(prepared(system)[0]!.match(/SSLROOTCERT/g)).toEqual(["SSLROOTCERT"])
+    expect(prepared(system)[0]).toContain("SSLROOTCERT 'system'")
+    const fromConfig = planAttach("a", parse("postgres", "postgresql://u:p@db/d"), { source: "config" })
+    expect(prepared(fromConfig)[0]).not.toMatch(/SSLCERT|SSLKEY|SSLROOTCERT|GSSENCMODE|SSLCERTMODE/)
   })
 
   it("pins a checked address with HOSTADDR and keeps HOST for TLS", () => {

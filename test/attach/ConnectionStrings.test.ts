@@ -222,6 +222,12 @@ describe("what an API client may not set", () => {
     ["postgres", "postgresql://u:p@db/d?hostaddr=10.0.0.1", "hostaddr"],
     ["postgres", "postgresql://u:p@db/d?sslrootcert=/etc/ca.pem", "sslrootcert"],
     ["postgres", "host=/var/run/postgresql dbname=d", "Unix socket"],
+    ["postgres", "postgresql://u:p@db/d?options=-c%20role%3Dadmin", "options"],
+    ["postgres", "postgresql://u:p@db/d?gssencmode=prefer", "gssencmode"],
+    ["postgres", "host=db user=u krbsrvname=postgres", "krbsrvname"],
+    ["postgres", "postgresql://u:p@db/d?sslcertmode=require", "sslcertmode"],
+    ["postgres", "postgresql://u:p@db/d?sslcert=/root/.postgresql/postgresql.crt", "sslcert"],
+    ["postgres", "postgresql://u:p@db/d?sslcrl=/etc/crl.pem", "sslcrl"],
     ["mysql", "mysql://u:p@db/s?ssl-key=/k.pem", "ssl_key"],
     ["mysql", "host=localhost socket=/run/mysqld/mysqld.sock", "socket"]
   ] as const)("%s: %s", (type, text, option) => {
@@ -231,6 +237,15 @@ describe("what an API client may not set", () => {
     expect(error.message).toContain("config file")
     // The operator's config file may set them.
     expect(Either.isRight(parseConnectionString(type, text, config))).toBe(true)
+  })
+
+  it("allows gssencmode and sslcertmode only as disable, the values an API attach gets anyway", () => {
+    expect(
+      net("postgres", "postgresql://u:p@db/d?gssencmode=disable&sslcertmode=disable", api).options
+    ).toEqual({
+      gssencmode: "disable",
+      sslcertmode: "disable"
+    })
   })
 
   it("allows sslrootcert=system, the system's CA store", () => {

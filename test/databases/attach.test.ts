@@ -221,7 +221,11 @@ describe("request rules", () => {
       "temp",
       "main",
       "MEMORY",
-      "Main"
+      "Main",
+      "pg_catalog",
+      "information_schema",
+      "PG_Catalog",
+      "Information_Schema"
     ]
     for (const alias of bad) {
       const answer = await api.attach(id, { type: "duckdb", alias, connectionString: salesFile })

@@ -13,7 +13,8 @@ import {
 } from "./support.js"
 
 /**
- * Views and macros stored in a DuckDB file expand while DuckDB binds a client's query, where the
+ * Views and macros stored in a DuckDB file expand while DuckDB binds a client's query, and generated
+ * columns, defaults, CHECK constraints and index expressions are evaluated by DuckDB too, where the
  * statement gate cannot see them: a file whose catalog holds something the gate refuses is refused at
  * attach (StatementGate.auditDatabase), naming the object.
  */
@@ -32,6 +33,25 @@ const leaky: ReadonlyArray<readonly [file: string, kind: string, name: string, s
   ["databases_macro", "table macro", "dbs", "CREATE MACRO dbs() AS TABLE SELECT * FROM duckdb_databases()"],
   ["file_view", "view", "passwd", "CREATE VIEW passwd AS SELECT * FROM read_text('/etc/hostname')"],
   [
+    "generated_column",
+    "column",
+    "g.paths",
+    "CREATE TABLE g (n INTEGER, paths VARCHAR GENERATED ALWAYS AS (current_setting('allowed_paths')::VARCHAR))"
+  ],
+  [
+    "column_default",
+    "column",
+    "d.v",
+    "CREATE TABLE d (n INTEGER, v VARCHAR DEFAULT (current_setting('memory_limit')))"
+  ],
+  [
+    "check_constraint",
+    "check constraint",
+    "c_n_check",
+    "CREATE TABLE c (n INTEGER CHECK (n > length(current_setting('threads')::VARCHAR)))"
+  ],
+  ["index_expression", "index", "peek", "CREATE INDEX peek ON t ((n + length(getvariable('v'))))"],
+  [
     "nested_view",
     "view",
     "innocent",
@@ -48,7 +68,12 @@ beforeAll(async () => {
     "CREATE TABLE t AS SELECT * FROM range(1, 4) r(n)",
     "CREATE VIEW doubled AS SELECT n * 2 AS d FROM t",
     "CREATE MACRO twice(x) AS x * 2",
-    "CREATE MACRO evens() AS TABLE SELECT n FROM t WHERE n % 2 = 0"
+    "CREATE MACRO evens() AS TABLE SELECT n FROM t WHERE n % 2 = 0",
+    "CREATE SEQUENCE ids",
+    `CREATE TABLE priced (id INTEGER DEFAULT nextval('ids'), price INTEGER CHECK (price >= 0),
+       total INTEGER GENERATED ALWAYS AS (price * 2))`,
+    "CREATE INDEX by_total ON priced ((price * 2))",
+    "INSERT INTO priced (price) VALUES (5)"
   ])
   server = await startLoggedServer(
     testSettings({
@@ -85,11 +110,12 @@ describe("auditing attached DuckDB files", () => {
     expectError(await api.query(id, "SELECT * FROM suspect.t"), 400, "sql_error")
   })
 
-  it("admits a file whose views and macros pass the gate, and they work", async () => {
+  it("admits a file whose stored expressions pass the gate, and they work", async () => {
     const id = await api.createInstance()
     const answer = await api.attach(id, { type: "duckdb", alias: "c", connectionString: "clean.duckdb" })
     expect(answer.status, answer.text).toBe(201)
     expect(rowsOf(await api.query(id, "SELECT d FROM c.doubled ORDER BY d"))).toEqual([[2], [4], [6]])
+    expect(rowsOf(await api.query(id, "SELECT id, price, total FROM c.priced"))).toEqual([[1, 5, 10]])
   })
 
   it("keeps a refused config database detached on default, and names it in /ready", async () => {

@@ -175,6 +175,10 @@ describe("checks that come before the extension", () => {
       ["postgres", "postgresql://u:so-pw@db.allowed.example/x?sslkey=/etc/ssl/private/key.pem"],
       ["postgres", "postgresql://u:so-pw@%2Fvar%2Frun%2Fpostgresql/x"],
       ["postgres", "host=db.allowed.example dbname=x user=u hostaddr=127.0.0.1"],
+      ["postgres", "postgresql://u:so-pw@db.allowed.example/x?sslcert=/root/.postgresql/postgresql.crt"],
+      ["postgres", "postgresql://u:so-pw@db.allowed.example/x?options=-c%20search_path%3Dx"],
+      ["postgres", "postgresql://u:so-pw@db.allowed.example/x?gssencmode=prefer"],
+      ["postgres", "postgresql://u:so-pw@db.allowed.example/x?sslcertmode=allow"],
       ["mysql", "mysql://u:so-pw@db.allowed.example/x?socket=/run/mysqld/mysqld.sock"]
     ] as const
     for (const [type, connectionString] of serverOnly) {

@@ -142,9 +142,16 @@ describe("attached databases", () => {
     ).toEqual(['duckdb.attached_databases: duplicate alias "sales"'])
   })
 
-  it.each(["main", "Memory", "SYSTEM", "temp"])("refuses the reserved alias %s", (alias) => {
+  it.each([
+    "main",
+    "Memory",
+    "SYSTEM",
+    "temp",
+    "pg_catalog",
+    "Information_Schema"
+  ])("refuses the reserved alias %s", (alias) => {
     expect(problemsOf(attached(`{ alias: ${alias}, type: sqlite, connection_string: x }`))).toEqual([
-      `duckdb.attached_databases[0].alias: "${alias}" is a reserved catalog name`
+      `duckdb.attached_databases[0].alias: "${alias}" is a reserved catalog or schema name`
     ])
   })
 

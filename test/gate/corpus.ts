@@ -86,6 +86,37 @@ export const fileReads: ReadonlyArray<CorpusEntry> = [
   never("replacement scan, unquoted schema.table", "SELECT * FROM secret.csv", "file"),
   never("replacement scan, compressed", "SELECT * FROM data.csv.gz", "file"),
   never("replacement scan of the attached file", "SELECT * FROM 'att.duckdb'", "file"),
+  // A CTE named like a file shadows it only where DuckDB binds the CTE (see legitimateCorpus.ts).
+  never(
+    "file read inside the CTE of the same name (no self-reference without RECURSIVE)",
+    'WITH "secret.csv" AS (SELECT * FROM "secret.csv") SELECT * FROM "secret.csv"',
+    "file"
+  ),
+  never(
+    "file read in a CTE declared before the one of the same name",
+    'WITH b AS (SELECT * FROM "secret.csv"), "secret.csv" AS (SELECT 1 AS a) SELECT * FROM b',
+    "file"
+  ),
+  never(
+    "file read beside a subquery whose CTE has its name",
+    'SELECT * FROM (WITH "secret.csv" AS (SELECT 1) SELECT 1) s, "secret.csv"',
+    "file"
+  ),
+  never(
+    "file read outside the EXISTS whose CTE has its name",
+    'SELECT * FROM "secret.csv" WHERE EXISTS (WITH "secret.csv" AS (SELECT 1) SELECT 1)',
+    "file"
+  ),
+  never(
+    "qualified file name beside a CTE of that name",
+    'WITH "secret.csv" AS (SELECT 1 AS a) SELECT * FROM main."secret.csv"',
+    "file"
+  ),
+  never(
+    "system view beside a subquery whose CTE has its name",
+    "SELECT * FROM (WITH pg_settings AS (SELECT 1) SELECT 1) s, pg_settings",
+    "pg_settings"
+  ),
   never("DESCRIBE a file", "DESCRIBE '{{ALLOWED_CSV}}'", "file"),
   never("SUMMARIZE a file", "SUMMARIZE 'secret.csv'", "file"),
   never("SHOW a file", "SHOW 'secret.csv'", "file"),

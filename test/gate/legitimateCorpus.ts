@@ -60,6 +60,23 @@ export const legitimateCorpus: ReadonlyArray<LegitimateEntry> = [
     sql: "WITH totals AS (SELECT region, sum(amount) AS total FROM sales GROUP BY region) SELECT region FROM totals ORDER BY total DESC LIMIT 1",
     minRows: 1
   },
+  // A CTE binds before any table, file or system view of the same name (DuckDB compares names without case).
+  {
+    name: "CTE named like a file",
+    sql: 'WITH "x.csv" AS (SELECT 1 AS a) SELECT * FROM "x.csv"',
+    rows: [[1]]
+  },
+  {
+    name: "CTE named like a file, other case, used in a later CTE, a subquery and both UNION sides",
+    sql: `WITH "Data.CSV" AS (SELECT 1 AS a), b AS (SELECT a FROM "data.csv")
+          SELECT (SELECT a FROM "DATA.csv") FROM b UNION ALL SELECT a FROM "data.csv"`,
+    rows: [[1], [1]]
+  },
+  {
+    name: "CTE named like a refused system view",
+    sql: "WITH pg_settings AS (SELECT 1 AS a) SELECT a FROM pg_settings",
+    rows: [[1]]
+  },
   {
     name: "recursive CTE with a bound",
     sql: "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 100) SELECT sum(n) FROM r",

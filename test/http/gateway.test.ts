@@ -18,6 +18,7 @@ const call = (path: string, init?: RequestInit) => fetch(`${server.url}${path}`,
 const auditLines = () => server.logLines.flatMap((chunk) => chunk.split("\n")).filter((line) => line !== "")
 const parsed = () => auditLines().map((line) => JSON.parse(line) as Record<string, unknown>)
 const settle = () => new Promise((resolve) => setTimeout(resolve, 50))
+let refusedCases = 0
 
 describe("rate limiting", () => {
   it("allows burst + 1 requests, then answers 429 with Retry-After, a warn line and a metric", async () => {
@@ -122,6 +123,28 @@ describe("audit log", () => {
     })
     expect(new Date(String(line!.timestamp)).toISOString()).toBe(line!.timestamp)
     expect(auditLines().join("\n")).not.toContain(secretLiteral)
+  })
+
+  it.each([
+    ["INSERT INTO t VALUES (1)", 403, "read_only", "INSERT"],
+    ["CREATE TABLE t AS SELECT 1", 403, "read_only", "CREATE TABLE AS"],
+    ["WITH s AS (SELECT current_setting('threads')) SELECT * FROM s", 403, "forbidden_statement", "SELECT"],
+    ["SET threads = 1", 403, "forbidden_statement", "SET"],
+    ["COPY (SELECT 1) TO 'x.csv'", 403, "forbidden_statement", "COPY"],
+    ["SELECT (", 400, "sql_error", "UNKNOWN"]
+  ])("names a refused statement's type in its audit line: %s", async (query, status, code, type) => {
+    const request = json({ query }, apiKey)
+    // Each case from its own client address: the rate limit's burst is small here.
+    const from = `198.51.100.${40 + (refusedCases++ % 100)}`
+    const response = await call("/v1/instances/default/query", {
+      ...request,
+      headers: { ...(request.headers as Record<string, string>), "x-forwarded-for": from }
+    })
+    expect(response.status).toBe(status)
+    const requestId = response.headers.get("x-request-id")
+    await settle()
+    const line = parsed().find((entry) => entry.request_id === requestId)
+    expect(line).toMatchObject({ message: "query failed", error_code: code, query_type: type })
   })
 
   it("writes method, path, status and duration for other requests", async () => {

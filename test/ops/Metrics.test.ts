@@ -1,6 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
-import { Metrics, routeTemplate, unmatchedRoute } from "../../src/services/Metrics.js"
+import {
+  ClientInstancesLabel,
+  Metrics,
+  poolInstanceLabel,
+  routeTemplate,
+  unmatchedRoute
+} from "../../src/services/Metrics.js"
 import { samples } from "../support/PromText.js"
 
 const render = Effect.flatMap(Metrics, (metrics) => metrics.render())
@@ -130,6 +136,27 @@ describe("Metrics", () => {
       expect((yield* render).body).toContain('instance="inst_gone"')
       unregister()
       expect((yield* render).body).not.toContain("inst_gone")
+    }).pipe(Effect.provide(Metrics.Default))
+  )
+
+  it.scoped("names client instances only behind authentication; open, their pools are summed", () =>
+    Effect.gen(function* () {
+      expect(poolInstanceLabel("default", true, false)).toBe("default")
+      expect(poolInstanceLabel("inst_abc", false, false)).toBe(ClientInstancesLabel)
+      expect(poolInstanceLabel("inst_abc", false, true)).toBe("inst_abc")
+      const metrics = yield* Metrics
+      metrics.registerPoolSource(() =>
+        ["inst_a", "inst_b"].map((id) => ({
+          instance: poolInstanceLabel(id, false, false),
+          inUse: 1,
+          idle: 2
+        }))
+      )
+      const pools = samples((yield* render).body, "pondpilot_pool_connections")
+      expect(pools).toEqual([
+        { labels: { instance: ClientInstancesLabel, state: "in_use" }, value: 2 },
+        { labels: { instance: ClientInstancesLabel, state: "idle" }, value: 4 }
+      ])
     }).pipe(Effect.provide(Metrics.Default))
   )
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ClientInstancesLabel } from "../../src/services/Metrics.js"
 import { samples } from "../support/PromText.js"
 import { apiKey, authed, json, type RunningServer, startServer, testSettings } from "../support/TestServer.js"
 
@@ -41,6 +42,13 @@ describe("metrics.require_auth", () => {
     expect(samples(body, "pondpilot_auth_failures_total").reduce((sum, s) => sum + s.value, 0)).toBe(2)
     // Probes stay open.
     expect((await fetch(`${server.url}/ready`)).status).toBe(200)
+  })
+
+  it("true: each instance's pool has its own series, named by its id", async () => {
+    const { id } = (await (await fetch(`${server.url}/v1/instances`, json({}))).json()) as { id: string }
+    const body = await (await fetch(`${server.url}/api/v1/metrics`, authed(apiKey))).text()
+    const instances = samples(body, "pondpilot_pool_connections").map((sample) => sample.labels.instance)
+    expect(new Set(instances)).toEqual(new Set(["default", id]))
   })
 })
 
@@ -107,14 +115,16 @@ describe("gauges", () => {
     throw new Error(`never true:\n${await scrape()}`)
   }
 
-  it("count the instances that are open, and each pool's connections in use and idle", async () => {
+  it("count the instances that are open, and the pools' connections in use and idle", async () => {
     const before = samples(await scrape(), "pondpilot_instances_active")[0]!.value
     expect(before).toBe(1) // the default instance
     const created = (await (await fetch(`${server.url}/v1/instances`, json({}))).json()) as { id: string }
     const id = created.id
     let body = await scrape()
     expect(samples(body, "pondpilot_instances_active")[0]!.value).toBe(2)
-    expect(pool(body, id)).toEqual({ in_use: 0, idle: 1 })
+    // Open metrics name no client's instance: its pool is summed under "clients" (one instance here).
+    expect(pool(body, ClientInstancesLabel)).toEqual({ in_use: 0, idle: 1 })
+    expect(body).not.toContain(id)
 
     // Two queries that run until cancelled hold two connections.
     const endless = Array.from({ length: 2 }, () =>
@@ -123,8 +133,8 @@ describe("gauges", () => {
         json({ query: "SELECT count(*) FROM range(1000000000000)" })
       )
     )
-    body = await until((text) => pool(text, id).in_use === 2)
-    expect(pool(body, id).in_use).toBe(2)
+    body = await until((text) => pool(text, ClientInstancesLabel).in_use === 2)
+    expect(pool(body, ClientInstancesLabel).in_use).toBe(2)
     const running = (await (await fetch(`${server.url}/v1/queries`, authed())).json()) as {
       queries: Array<{ id: string }>
     }
@@ -134,8 +144,8 @@ describe("gauges", () => {
         (await fetch(`${server.url}/v1/queries/${query.id}`, authed(apiKey, { method: "DELETE" }))).status
       ).toBe(204)
     for (const answer of await Promise.all(endless)) expect(answer.status).toBe(409)
-    body = await until((text) => pool(text, id).in_use === 0)
-    expect(pool(body, id).idle).toBeGreaterThanOrEqual(1)
+    body = await until((text) => pool(text, ClientInstancesLabel).in_use === 0)
+    expect(pool(body, ClientInstancesLabel).idle).toBeGreaterThanOrEqual(1)
 
     // A closed instance leaves no series behind.
     expect(
@@ -143,7 +153,7 @@ describe("gauges", () => {
     ).toBe(204)
     body = await scrape()
     expect(samples(body, "pondpilot_instances_active")[0]!.value).toBe(1)
-    expect(pool(body, id)).toEqual({})
+    expect(pool(body, ClientInstancesLabel)).toEqual({})
     expect(Object.keys(pool(body, "default")).sort()).toEqual(["idle", "in_use"])
     // (Their query_type is UNKNOWN today: the statement type reaches the route only with the first
     // chunk, which a cancelled count(*) never produced.)
