@@ -322,6 +322,74 @@ describe("deploy/kubernetes", () => {
   })
 })
 
+/** Every document of every manifest a kustomization applies, following directories it lists. */
+const applied = (dir: string): Array<{ file: string; doc: any }> =>
+  readYaml(`${dir}/kustomization.yaml`).resources.flatMap((resource: string) =>
+    resource.endsWith(".yaml")
+      ? [{ file: `${dir}/${resource}`, doc: readYaml(`${dir}/${resource}`) }]
+      : applied(`${dir}/${resource}`)
+  )
+
+/** `secretKeyRef`s anywhere under a value. */
+const secretKeyRefs = (value: unknown): Array<{ name: string; key: string; optional?: boolean }> => {
+  if (Array.isArray(value)) return value.flatMap(secretKeyRefs)
+  if (value === null || typeof value !== "object") return []
+  return Object.entries(value).flatMap(([key, child]) =>
+    key === "secretKeyRef" ? [child as { name: string; key: string }] : secretKeyRefs(child)
+  )
+}
+
+describe("the documented `kubectl create secret` and `kubectl apply -k`", () => {
+  const readmeText = readRepoFile("README.md")
+  const kubernetesSection = readmeText.slice(
+    readmeText.indexOf("\n### Kubernetes\n"),
+    readmeText.indexOf("\n### ", readmeText.indexOf("\n### Kubernetes\n") + 1)
+  )
+  const refs = applied(k8sDir).flatMap(({ doc }) => secretKeyRefs(doc))
+  const required = [...new Set(refs.filter((ref) => !ref.optional).map((ref) => ref.key))]
+  /** The `--from-literal=KEY=` keys of each `kubectl create secret` in a text. */
+  const createdKeys = (text: string): Array<Array<string>> =>
+    text
+      .split("kubectl create secret generic ")
+      .slice(1)
+      .map((rest) => {
+        expect(rest.split(/\s/)[0]).toBe(secret.metadata.name)
+        // The command runs to the first line that does not continue with a backslash.
+        const lines = rest.split("\n")
+        const end = lines.findIndex((line) => !line.trimEnd().endsWith("\\"))
+        const command = lines.slice(0, end + 1).join("\n")
+        return [...command.matchAll(/--from-literal=(\w+)=/g)].map((key) => key[1]!)
+      })
+
+  it("creates every key the applied manifests refer to (the pods start), in the README and beside the manifests", () => {
+    expect(required).toEqual(
+      expect.arrayContaining(["API_KEY", "ENCRYPTION_KEY", "REDIS_URL", "REDIS_PASSWORD"])
+    )
+    for (const ref of refs) expect(ref.name).toBe(secret.metadata.name)
+    const documents = {
+      "README.md": kubernetesSection,
+      "deploy/README.md": readRepoFile("deploy/README.md"),
+      "secret.template.yaml": readRepoFile(`${k8sDir}/secret.template.yaml`)
+    }
+    for (const [where, text] of Object.entries(documents)) {
+      const commands = createdKeys(text)
+      expect(commands.length, where).toBe(1)
+      expect(commands[0]!.sort(), where).toEqual([...required].sort())
+    }
+    for (const ref of refs) expect(kubernetesSection, ref.key).toContain(`\`${ref.key}\``)
+  })
+
+  it("names every kind of object the kustomization applies", () => {
+    const objects = applied(k8sDir).map(({ doc }) => doc)
+    expect(objects.map((doc) => doc.metadata.name)).toContain("pondpilot-redis")
+    for (const doc of objects) {
+      const named = doc.kind.replace(/([a-z])([A-Z])/g, "$1 ?$2")
+      expect(kubernetesSection, `${doc.kind} ${doc.metadata.name}`).toMatch(new RegExp(named))
+    }
+    expect(kubernetesSection).toContain("`pondpilot-redis`")
+  })
+})
+
 describe("deploy/nginx/nginx.conf", () => {
   const nginx = readRepoFile("deploy/nginx/nginx.conf")
   const directives = nginx
