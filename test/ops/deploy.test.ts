@@ -134,6 +134,64 @@ describe("docker-compose.yaml", () => {
   })
 })
 
+/** The environment variables the server's code and its launcher read, found in their source. */
+const variablesTheServerReads = (): Set<string> => {
+  const names = new Set<string>()
+  const sources = (dir: string): Array<string> =>
+    fs
+      .readdirSync(path.join(repoRoot, dir), { withFileTypes: true })
+      .flatMap((entry) =>
+        entry.isDirectory()
+          ? sources(`${dir}/${entry.name}`)
+          : entry.name.endsWith(".ts")
+            ? [readRepoFile(`${dir}/${entry.name}`)]
+            : []
+      )
+  for (const text of sources("src")) {
+    // `env.NAME` / `env["NAME"]` (the config loader's input, process.env) and Effect's `Config.x("NAME")`.
+    for (const match of text.matchAll(/\benv(?:\.([A-Z][A-Z0-9_]*)|\[["']([A-Z][A-Z0-9_]*)["']\])/g))
+      names.add((match[1] ?? match[2])!)
+    for (const match of text.matchAll(/\bConfig\.\w+\(\s*["']([A-Z][A-Z0-9_]*)["']/g)) names.add(match[1]!)
+  }
+  for (const match of readRepoFile("bin/pondpilot-proxy").matchAll(/\$\{([A-Z][A-Z0-9_]*)/g))
+    names.add(match[1]!)
+  return names
+}
+
+describe(".env.example", () => {
+  /** Set (`NAME=`) or shown commented out (`# NAME=`). */
+  const listed = new Set([...envExampleText.matchAll(/^#? ?([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]!))
+
+  it("lists every variable the server and its launcher read, and nothing that nobody reads", () => {
+    const read = variablesTheServerReads()
+    // The search finds each way the code reads one (a guard against a pattern that finds nothing).
+    for (const name of [
+      "API_KEY",
+      "LOG_LEVEL",
+      "ENCRYPTION_KEY_PREVIOUS",
+      "UV_THREADPOOL_SIZE",
+      "PONDPILOT_ADDRESS_SPACE_LIMIT_KB"
+    ])
+      expect(read, name).toContain(name)
+    for (const name of read)
+      expect(listed, `${name} is read by the server but not in .env.example`).toContain(name)
+    const active = (text: string) => text.replace(/(^|\s)#.*$/gm, "")
+    const usedByCompose = referencedVariables(active(composeText))
+    for (const name of listed) {
+      expect(read.has(name) || usedByCompose.has(name), `${name} in .env.example is read by nothing`).toBe(
+        true
+      )
+    }
+  })
+
+  it("reaches the container: compose passes on every variable it lists that the server reads", () => {
+    const passed = new Set(Object.keys(proxy.environment))
+    for (const name of Object.keys(envExample).filter((n) => variablesTheServerReads().has(n)))
+      expect(passed, name).toContain(name)
+    expect(proxy.environment.ENCRYPTION_KEY_PREVIOUS).toMatch(/^\$\{ENCRYPTION_KEY_PREVIOUS(:-)?\}$/)
+  })
+})
+
 describe("deploy/demo/config.yaml", () => {
   it("loads as a production config and pre-attaches both demo databases read-only", () => {
     const settings = decodeConfig(demoConfigText, demoEnv)
