@@ -1,19 +1,19 @@
-import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import { Duration, Redacted } from "effect"
 import { describe, expect, it } from "vitest"
 import {
   decodeConfig,
   durationSeconds,
+  nginxTest,
   parseEnvFile,
   parseYaml,
   productionSecrets,
   readRepoFile,
   readYaml,
   referencedVariables,
-  repoRoot
+  repoRoot,
+  which
 } from "./files.js"
 
 const composeText = readRepoFile("docker-compose.yaml")
@@ -176,7 +176,10 @@ describe(".env.example", () => {
     for (const name of read)
       expect(listed, `${name} is read by the server but not in .env.example`).toContain(name)
     const active = (text: string) => text.replace(/(^|\s)#.*$/gm, "")
-    const usedByCompose = referencedVariables(active(composeText))
+    const usedByCompose = new Set([
+      ...referencedVariables(active(composeText)),
+      ...referencedVariables(active(demoConfigText))
+    ])
     for (const name of listed) {
       expect(read.has(name) || usedByCompose.has(name), `${name} in .env.example is read by nothing`).toBe(
         true
@@ -486,54 +489,12 @@ describe("deploy/nginx/nginx.conf", () => {
   })
 })
 
-const which = (binary: string) => {
-  try {
-    execFileSync("sh", ["-c", `command -v ${binary}`], { stdio: "ignore" })
-    return true
-  } catch {
-    return false
-  }
-}
 const canRunNginx = which("nginx") && which("openssl")
 if (!canRunNginx)
   console.warn("skipping `nginx -t` of deploy/nginx/nginx.conf: nginx or openssl is not installed")
 
 describe.skipIf(!canRunNginx)("deploy/nginx/nginx.conf with nginx itself", () => {
   it("passes `nginx -t` (with a throwaway certificate and a resolvable upstream)", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pondpilot-nginx-"))
-    try {
-      fs.mkdirSync(path.join(dir, "logs"))
-      execFileSync(
-        "openssl",
-        [
-          "req",
-          "-x509",
-          "-newkey",
-          "rsa:2048",
-          "-nodes",
-          "-days",
-          "1",
-          "-subj",
-          "/CN=api.example.com"
-        ].concat(["-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")]),
-        { stdio: "ignore" }
-      )
-      const config = readRepoFile("deploy/nginx/nginx.conf")
-        .replace(/\/etc\/ssl\/certs\/\S+\.crt/, path.join(dir, "cert.pem"))
-        .replace(/\/etc\/ssl\/private\/\S+\.key/, path.join(dir, "key.pem"))
-        .replace("server pondpilot-proxy:8080", "server 127.0.0.1:8080")
-        .replace(
-          "worker_processes auto;",
-          `worker_processes auto;\npid ${dir}/nginx.pid;\nerror_log ${dir}/logs/error.log;`
-        )
-      fs.writeFileSync(path.join(dir, "nginx.conf"), config)
-      const output = execFileSync("nginx", ["-t", "-p", dir, "-c", path.join(dir, "nginx.conf")], {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-      expect(output).toBeDefined()
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true })
-    }
+    expect(nginxTest(readRepoFile("deploy/nginx/nginx.conf"))).toBeDefined()
   })
 })
