@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // Server logs are captured and printed only for a failing test (test/support/Logs.ts).
+    setupFiles: ["test/support/setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // DuckDB instances and child processes are heavy; two workers match the two cores we test on.
