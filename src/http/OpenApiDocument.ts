@@ -150,7 +150,9 @@ const requestIdParameter: Json = {
   required: false,
   description:
     "Kept and echoed when it is 1–128 characters of [A-Za-z0-9._-]; otherwise the server makes one",
-  schema: { type: "string" }
+  schema: { type: "string" },
+  // Generated samples (the /docs page's among them) show this rather than an empty header.
+  example: "my-request-0001"
 }
 
 const resultMediaTypes: Json = {
