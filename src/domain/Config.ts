@@ -163,6 +163,35 @@ export const AuthenticationConfig = Section({
   )
 })
 
+/**
+ * The per-client rate limit unless `security.rate_limit` says otherwise. Staging and production get
+ * the deployment guide's "external API" figures; development mode is for a person exploring by hand
+ * (a curl session, the /docs page), whom the production limit would throttle within a minute.
+ */
+export const rateLimitDefaults = {
+  production: { requests_per_minute: 60, burst_size: 10 },
+  development: { requests_per_minute: 6000, burst_size: 1000 }
+} as const
+
+const isMapping = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === "object" && !Array.isArray(value)
+
+/**
+ * The raw (substituted) file with development mode's own defaults filled in where it leaves them out.
+ * Anything that is not as expected is left as written, for decoding to report.
+ */
+export const withEnvironmentDefaults = (raw: Record<string, unknown>): Record<string, unknown> => {
+  const { security } = raw
+  if ((raw.environment ?? "development") !== "development") return raw
+  if (security !== undefined && !isMapping(security)) return raw
+  const rateLimit = security?.rate_limit
+  if (rateLimit !== undefined && !isMapping(rateLimit)) return raw
+  return {
+    ...raw,
+    security: { ...security, rate_limit: { ...rateLimitDefaults.development, ...rateLimit } }
+  }
+}
+
 export const SecurityConfig = Section({
   authentication: withDefault(AuthenticationConfig, () => Schema.decodeSync(AuthenticationConfig)({})),
   encryption: withDefault(
@@ -174,10 +203,10 @@ export const SecurityConfig = Section({
   ),
   rate_limit: withDefault(
     Section({
-      requests_per_minute: withDefault(PositiveCount, () => 60),
-      burst_size: withDefault(Count, () => 10)
+      requests_per_minute: withDefault(PositiveCount, () => rateLimitDefaults.production.requests_per_minute),
+      burst_size: withDefault(Count, () => rateLimitDefaults.production.burst_size)
     }),
-    () => ({ requests_per_minute: 60, burst_size: 10 })
+    () => ({ ...rateLimitDefaults.production })
   ),
   read_only: withDefault(Flag, () => false)
 })

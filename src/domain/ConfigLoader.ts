@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto"
 import * as path from "node:path"
 import { Array as Arr, Either, Option, ParseResult, Redacted, Schema } from "effect"
 import { LineCounter, parseDocument } from "yaml"
-import { ConfigFile } from "./Config.js"
+import { ConfigFile, withEnvironmentDefaults } from "./Config.js"
 
 /** The decoded configuration plus what only the environment may hold. */
 export interface Settings extends ConfigFile {
@@ -190,9 +190,8 @@ export const loadSettings = (input: LoadInput): Either.Either<Settings, Problems
     raw = parsed.right
   }
   const problems: Array<string> = []
-  const substituted = envOverrides(
-    substitute(raw, "", input.env, problems) as Record<string, unknown>,
-    input.env
+  const substituted = withEnvironmentDefaults(
+    envOverrides(substitute(raw, "", input.env, problems) as Record<string, unknown>, input.env)
   )
   const decoded = Schema.decodeUnknownEither(ConfigFile, { errors: "all", onExcessProperty: "error" })(
     substituted

@@ -22,6 +22,21 @@ const scalarScript = Effect.cached(
 
 const escapeJson = (value: unknown) => JSON.stringify(value).replaceAll("<", "\\u003c")
 
+/**
+ * Scalar's settings: its web fonts (from its CDN) off; its toolbar (sharing and SDK generation, both
+ * services of Scalar's site, shown by default on localhost) never; and the document's own security
+ * scheme selected, so that generated samples carry the API-key header (or bearer token) at once.
+ */
+const configuration = (spec: OpenApi.OpenAPISpec) => {
+  const schemes = Object.keys(spec.components?.securitySchemes ?? {})
+  return {
+    _integration: "html",
+    withDefaultFonts: false,
+    showToolbar: "never",
+    ...(schemes.length > 0 ? { authentication: { preferredSecurityScheme: schemes[0] } } : {})
+  }
+}
+
 const page = (spec: OpenApi.OpenAPISpec) => `<!doctype html>
 <html>
   <head>
@@ -32,7 +47,7 @@ const page = (spec: OpenApi.OpenAPISpec) => `<!doctype html>
   <body>
     <script id="api-reference" type="application/json">${escapeJson(spec)}</script>
     <script>document.getElementById("api-reference").dataset.configuration = ${escapeJson(
-      JSON.stringify({ _integration: "html", withDefaultFonts: false })
+      JSON.stringify(configuration(spec))
     )}</script>
     <script src="/docs/scalar.js"></script>
   </body>

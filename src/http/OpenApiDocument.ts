@@ -1,3 +1,6 @@
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { ReservedAliases } from "../domain/Config.js"
 import type { ClientError } from "../domain/Errors.js"
 
@@ -11,6 +14,49 @@ import type { ClientError } from "../domain/Errors.js"
  */
 
 type Json = Record<string, any>
+
+/**
+ * The project's package.json: its version and license are the document's. Found by walking up from
+ * this module, which runs from src/http (tests), dist/http (tsc) or dist/ (the bundle).
+ */
+const packageJson = ((): { readonly version: string; readonly license: string } => {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    const file = path.join(dir, "package.json")
+    if (fs.existsSync(file)) {
+      const parsed = JSON.parse(fs.readFileSync(file, "utf8"))
+      if (parsed.name === "pondpilot-proxy") return parsed
+    }
+    if (path.dirname(dir) === dir) throw new Error("pondpilot-proxy's package.json not found")
+  }
+})()
+
+/**
+ * One line per operation, by operationId (`group.endpoint`), for the reference page's navigation and
+ * client generators. A route added to the Api needs its line here (the OpenAPI lint test says so).
+ */
+const summaries: Record<string, string> = {
+  "health.health": "Liveness probe",
+  "health.ready": "Readiness probe",
+  "instances.create": "Create an instance",
+  "instances.list": "List instances",
+  "instances.get": "Get an instance",
+  "instances.delete": "Delete an instance",
+  "databases.attach": "Attach a database",
+  "databases.list": "List attached databases",
+  "databases.detach": "Detach a database",
+  "query.query": "Run a query",
+  "queries.list": "List running queries",
+  "queries.cancel": "Cancel a query",
+  "metrics.metrics": "Prometheus metrics"
+}
+
+/**
+ * Node's HTTP parser refuses requests whose headers exceed its 16 KiB before any route runs, on every
+ * path alike: a plain status, no body and no X-Request-ID.
+ */
+const headersTooLarge: Json = {
+  description: "The request's headers exceed 16 KiB (answered by Node.js before routing, with no body)"
+}
 
 /** What of the configuration the document depends on. */
 export interface DocumentOptions {
@@ -105,7 +151,9 @@ const requestIdParameter: Json = {
   required: false,
   description:
     "Kept and echoed when it is 1–128 characters of [A-Za-z0-9._-]; otherwise the server makes one",
-  schema: { type: "string" }
+  schema: { type: "string" },
+  // Generated samples (the /docs page's among them) show this rather than an empty header.
+  example: "my-request-0001"
 }
 
 const resultMediaTypes: Json = {
@@ -293,6 +341,17 @@ export const transformOpenApi = (spec: Json, options: DocumentOptions = defaultD
   spellFilters(schemas)
   spec.components = { ...spec.components, schemas, headers, securitySchemes: securitySchemes(options) }
   spec.security = []
+  spec.info = {
+    ...spec.info,
+    version: packageJson.version,
+    // An SPDX expression is also the license's identifier; npm's "UNLICENSED" (no license granted) is not.
+    license:
+      packageJson.license === "UNLICENSED"
+        ? { name: packageJson.license }
+        : { name: packageJson.license, identifier: packageJson.license }
+  }
+  // Relative: the document describes the server that serves it, wherever it is reached.
+  spec.servers = [{ url: "/", description: "The server that serves this document" }]
 
   for (const [path, methods] of Object.entries<Json>(spec.paths ?? {})) {
     for (const operation of Object.values<Json>(methods)) {
@@ -307,6 +366,9 @@ export const transformOpenApi = (spec: Json, options: DocumentOptions = defaultD
         hasBody: operation.requestBody !== undefined
       }
       rewriteResponses(operation, facts)
+      operation.responses["431"] = headersTooLarge
+      const summary = summaries[operation.operationId]
+      if (summary !== undefined) operation.summary = summary
       useNamedSchemas(operation, schemas)
       operation.parameters = [...parameters, requestIdParameter]
       operation.security = authenticated ? securityFor(options) : []

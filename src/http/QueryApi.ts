@@ -48,4 +48,5 @@ export class QueryApi extends HttpApiGroup.make("query")
   )
   // Instances live in the shared store when state.redis_url is set.
   .addError(StoreUnavailable)
-  .middleware(Authentication) {}
+  .middleware(Authentication)
+  .annotate(OpenApi.Description, "One SQL statement on an instance, its result streamed as it is produced") {}

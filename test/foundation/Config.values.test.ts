@@ -4,13 +4,43 @@ import * as path from "node:path"
 import { inspect } from "node:util"
 import { Duration, Option, Redacted } from "effect"
 import { describe, expect, it } from "vitest"
-import { lines, settingsOf } from "./configHelpers.js"
+import { lines, problemsOf, settingsOf } from "./configHelpers.js"
 
 const seconds = (duration: Duration.Duration) => Duration.toSeconds(duration)
 const deploymentGuideConfig = fs.readFileSync(
   path.join(import.meta.dirname, "fixtures/production.yaml"),
   "utf8"
 )
+
+describe("the rate limit follows the environment", () => {
+  const secrets = { API_KEY: "k", ENCRYPTION_KEY: "e".repeat(32) }
+  const limitOf = (yaml: string | undefined) => settingsOf(yaml, secrets).security.rate_limit
+
+  it("lets a person explore in development: a first session is never throttled", () => {
+    for (const yaml of [undefined, "", "environment: development", "security:\n  read_only: true"])
+      expect(limitOf(yaml), String(yaml)).toEqual({ requests_per_minute: 6000, burst_size: 1000 })
+  })
+
+  it("keeps the deployment guide's 60 a minute, burst 10, in staging and production", () => {
+    for (const environment of ["staging", "production"])
+      expect(limitOf(`environment: ${environment}`)).toEqual({ requests_per_minute: 60, burst_size: 10 })
+  })
+
+  it("takes what the file says in any environment, filling in only what it leaves out", () => {
+    expect(limitOf("security:\n  rate_limit:\n    requests_per_minute: 30")).toEqual({
+      requests_per_minute: 30,
+      burst_size: 1000
+    })
+    expect(limitOf("environment: production\nsecurity:\n  rate_limit:\n    burst_size: 2")).toEqual({
+      requests_per_minute: 60,
+      burst_size: 2
+    })
+  })
+
+  it("still reports a rate limit that is not a mapping", () => {
+    expect(problemsOf("security:\n  rate_limit: fast")).toEqual(["security.rate_limit: expected a mapping"])
+  })
+})
 
 describe("defaults without a config file", () => {
   const settings = settingsOf(undefined)
@@ -74,7 +104,8 @@ describe("defaults without a config file", () => {
     expect(security.authentication.api_key_header).toBe("X-API-Key")
     expect(seconds(security.authentication.jwt.clock_skew)).toBe(30)
     expect(security.encryption).toEqual({ algorithm: "AES-256-GCM", key_derivation: "pbkdf2" })
-    expect(security.rate_limit).toEqual({ requests_per_minute: 60, burst_size: 10 })
+    // Development mode's own limit: see "the rate limit follows the environment" below.
+    expect(security.rate_limit).toEqual({ requests_per_minute: 6000, burst_size: 1000 })
     expect(security.read_only).toBe(false)
     expect(seconds(query.timeout)).toBe(30)
     expect(query.max_rows).toBe(10_000_000)

@@ -1,19 +1,19 @@
-import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import { Duration, Redacted } from "effect"
 import { describe, expect, it } from "vitest"
 import {
   decodeConfig,
   durationSeconds,
+  nginxTest,
   parseEnvFile,
   parseYaml,
   productionSecrets,
   readRepoFile,
   readYaml,
   referencedVariables,
-  repoRoot
+  repoRoot,
+  which
 } from "./files.js"
 
 const composeText = readRepoFile("docker-compose.yaml")
@@ -131,6 +131,67 @@ describe("docker-compose.yaml", () => {
     // No secret is filled in: the user generates them.
     expect(envExample.API_KEY).toBe("")
     expect(envExample.ENCRYPTION_KEY).toBe("")
+  })
+})
+
+/** The environment variables the server's code and its launcher read, found in their source. */
+const variablesTheServerReads = (): Set<string> => {
+  const names = new Set<string>()
+  const sources = (dir: string): Array<string> =>
+    fs
+      .readdirSync(path.join(repoRoot, dir), { withFileTypes: true })
+      .flatMap((entry) =>
+        entry.isDirectory()
+          ? sources(`${dir}/${entry.name}`)
+          : entry.name.endsWith(".ts")
+            ? [readRepoFile(`${dir}/${entry.name}`)]
+            : []
+      )
+  for (const text of sources("src")) {
+    // `env.NAME` / `env["NAME"]` (the config loader's input, process.env) and Effect's `Config.x("NAME")`.
+    for (const match of text.matchAll(/\benv(?:\.([A-Z][A-Z0-9_]*)|\[["']([A-Z][A-Z0-9_]*)["']\])/g))
+      names.add((match[1] ?? match[2])!)
+    for (const match of text.matchAll(/\bConfig\.\w+\(\s*["']([A-Z][A-Z0-9_]*)["']/g)) names.add(match[1]!)
+  }
+  for (const match of readRepoFile("bin/pondpilot-proxy").matchAll(/\$\{([A-Z][A-Z0-9_]*)/g))
+    names.add(match[1]!)
+  return names
+}
+
+describe(".env.example", () => {
+  /** Set (`NAME=`) or shown commented out (`# NAME=`). */
+  const listed = new Set([...envExampleText.matchAll(/^#? ?([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]!))
+
+  it("lists every variable the server and its launcher read, and nothing that nobody reads", () => {
+    const read = variablesTheServerReads()
+    // The search finds each way the code reads one (a guard against a pattern that finds nothing).
+    for (const name of [
+      "API_KEY",
+      "LOG_LEVEL",
+      "ENCRYPTION_KEY_PREVIOUS",
+      "UV_THREADPOOL_SIZE",
+      "PONDPILOT_ADDRESS_SPACE_LIMIT_KB"
+    ])
+      expect(read, name).toContain(name)
+    for (const name of read)
+      expect(listed, `${name} is read by the server but not in .env.example`).toContain(name)
+    const active = (text: string) => text.replace(/(^|\s)#.*$/gm, "")
+    const usedByCompose = new Set([
+      ...referencedVariables(active(composeText)),
+      ...referencedVariables(active(demoConfigText))
+    ])
+    for (const name of listed) {
+      expect(read.has(name) || usedByCompose.has(name), `${name} in .env.example is read by nothing`).toBe(
+        true
+      )
+    }
+  })
+
+  it("reaches the container: compose passes on every variable it lists that the server reads", () => {
+    const passed = new Set(Object.keys(proxy.environment))
+    for (const name of Object.keys(envExample).filter((n) => variablesTheServerReads().has(n)))
+      expect(passed, name).toContain(name)
+    expect(proxy.environment.ENCRYPTION_KEY_PREVIOUS).toMatch(/^\$\{ENCRYPTION_KEY_PREVIOUS(:-)?\}$/)
   })
 })
 
@@ -322,6 +383,74 @@ describe("deploy/kubernetes", () => {
   })
 })
 
+/** Every document of every manifest a kustomization applies, following directories it lists. */
+const applied = (dir: string): Array<{ file: string; doc: any }> =>
+  readYaml(`${dir}/kustomization.yaml`).resources.flatMap((resource: string) =>
+    resource.endsWith(".yaml")
+      ? [{ file: `${dir}/${resource}`, doc: readYaml(`${dir}/${resource}`) }]
+      : applied(`${dir}/${resource}`)
+  )
+
+/** `secretKeyRef`s anywhere under a value. */
+const secretKeyRefs = (value: unknown): Array<{ name: string; key: string; optional?: boolean }> => {
+  if (Array.isArray(value)) return value.flatMap(secretKeyRefs)
+  if (value === null || typeof value !== "object") return []
+  return Object.entries(value).flatMap(([key, child]) =>
+    key === "secretKeyRef" ? [child as { name: string; key: string }] : secretKeyRefs(child)
+  )
+}
+
+describe("the documented `kubectl create secret` and `kubectl apply -k`", () => {
+  const readmeText = readRepoFile("README.md")
+  const kubernetesSection = readmeText.slice(
+    readmeText.indexOf("\n### Kubernetes\n"),
+    readmeText.indexOf("\n### ", readmeText.indexOf("\n### Kubernetes\n") + 1)
+  )
+  const refs = applied(k8sDir).flatMap(({ doc }) => secretKeyRefs(doc))
+  const required = [...new Set(refs.filter((ref) => !ref.optional).map((ref) => ref.key))]
+  /** The `--from-literal=KEY=` keys of each `kubectl create secret` in a text. */
+  const createdKeys = (text: string): Array<Array<string>> =>
+    text
+      .split("kubectl create secret generic ")
+      .slice(1)
+      .map((rest) => {
+        expect(rest.split(/\s/)[0]).toBe(secret.metadata.name)
+        // The command runs to the first line that does not continue with a backslash.
+        const lines = rest.split("\n")
+        const end = lines.findIndex((line) => !line.trimEnd().endsWith("\\"))
+        const command = lines.slice(0, end + 1).join("\n")
+        return [...command.matchAll(/--from-literal=(\w+)=/g)].map((key) => key[1]!)
+      })
+
+  it("creates every key the applied manifests refer to (the pods start), in the README and beside the manifests", () => {
+    expect(required).toEqual(
+      expect.arrayContaining(["API_KEY", "ENCRYPTION_KEY", "REDIS_URL", "REDIS_PASSWORD"])
+    )
+    for (const ref of refs) expect(ref.name).toBe(secret.metadata.name)
+    const documents = {
+      "README.md": kubernetesSection,
+      "deploy/README.md": readRepoFile("deploy/README.md"),
+      "secret.template.yaml": readRepoFile(`${k8sDir}/secret.template.yaml`)
+    }
+    for (const [where, text] of Object.entries(documents)) {
+      const commands = createdKeys(text)
+      expect(commands.length, where).toBe(1)
+      expect(commands[0]!.sort(), where).toEqual([...required].sort())
+    }
+    for (const ref of refs) expect(kubernetesSection, ref.key).toContain(`\`${ref.key}\``)
+  })
+
+  it("names every kind of object the kustomization applies", () => {
+    const objects = applied(k8sDir).map(({ doc }) => doc)
+    expect(objects.map((doc) => doc.metadata.name)).toContain("pondpilot-redis")
+    for (const doc of objects) {
+      const named = doc.kind.replace(/([a-z])([A-Z])/g, "$1 ?$2")
+      expect(kubernetesSection, `${doc.kind} ${doc.metadata.name}`).toMatch(new RegExp(named))
+    }
+    expect(kubernetesSection).toContain("`pondpilot-redis`")
+  })
+})
+
 describe("deploy/nginx/nginx.conf", () => {
   const nginx = readRepoFile("deploy/nginx/nginx.conf")
   const directives = nginx
@@ -360,54 +489,12 @@ describe("deploy/nginx/nginx.conf", () => {
   })
 })
 
-const which = (binary: string) => {
-  try {
-    execFileSync("sh", ["-c", `command -v ${binary}`], { stdio: "ignore" })
-    return true
-  } catch {
-    return false
-  }
-}
 const canRunNginx = which("nginx") && which("openssl")
 if (!canRunNginx)
   console.warn("skipping `nginx -t` of deploy/nginx/nginx.conf: nginx or openssl is not installed")
 
 describe.skipIf(!canRunNginx)("deploy/nginx/nginx.conf with nginx itself", () => {
   it("passes `nginx -t` (with a throwaway certificate and a resolvable upstream)", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pondpilot-nginx-"))
-    try {
-      fs.mkdirSync(path.join(dir, "logs"))
-      execFileSync(
-        "openssl",
-        [
-          "req",
-          "-x509",
-          "-newkey",
-          "rsa:2048",
-          "-nodes",
-          "-days",
-          "1",
-          "-subj",
-          "/CN=api.example.com"
-        ].concat(["-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")]),
-        { stdio: "ignore" }
-      )
-      const config = readRepoFile("deploy/nginx/nginx.conf")
-        .replace(/\/etc\/ssl\/certs\/\S+\.crt/, path.join(dir, "cert.pem"))
-        .replace(/\/etc\/ssl\/private\/\S+\.key/, path.join(dir, "key.pem"))
-        .replace("server pondpilot-proxy:8080", "server 127.0.0.1:8080")
-        .replace(
-          "worker_processes auto;",
-          `worker_processes auto;\npid ${dir}/nginx.pid;\nerror_log ${dir}/logs/error.log;`
-        )
-      fs.writeFileSync(path.join(dir, "nginx.conf"), config)
-      const output = execFileSync("nginx", ["-t", "-p", dir, "-c", path.join(dir, "nginx.conf")], {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-      expect(output).toBeDefined()
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true })
-    }
+    expect(nginxTest(readRepoFile("deploy/nginx/nginx.conf"))).toBeDefined()
   })
 })

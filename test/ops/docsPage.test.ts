@@ -93,6 +93,23 @@ describe.skipIf(!hasChromium)("GET /docs in headless Chromium", () => {
     // Give late requests (fonts, telemetry) a moment to show themselves.
     await page.waitForLoadState("networkidle")
 
+    // Offline-only: no toolbar with Scalar's online services (sharing, SDK generation).
+    expect(await page.locator(".api-reference-toolbar").count()).toBe(0)
+    for (const online of ["Share", "Generate SDKs"])
+      expect(await page.getByText(online, { exact: true }).count(), online).toBe(0)
+    // The API-key scheme is selected, so samples carry the key's header; none has an empty header.
+    expect(await page.getByText("Selected Auth Type:").count()).toBeGreaterThan(0)
+    const curlSamples = async () =>
+      (await page.locator("pre, code").allInnerTexts()).filter((text) => text.includes("curl"))
+    // Scalar renders sections as they come into view: open an authenticated one from the sidebar.
+    await page.getByText("instances", { exact: true }).first().click()
+    await page.getByText("List instances", { exact: true }).first().click()
+    await expect
+      .poll(async () => (await curlSamples()).join("\n"), { timeout: 20_000 })
+      .toMatch(/curl http:\S+\/v1\/instances \\\n(.*\n)*\s*--header 'X-API-Key: /)
+    const samples = await curlSamples()
+    for (const sample of samples) expect(sample).not.toMatch(/--header '[A-Za-z-]+: '/)
+
     expect(outside).toEqual([])
     expect(failures).toEqual([])
     expect(local.length).toBeGreaterThan(0)

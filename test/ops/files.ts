@@ -1,4 +1,6 @@
+import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Either } from "effect"
@@ -64,4 +66,51 @@ export const durationSeconds = (text: string): number => {
     total += Number(match[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[match[2] as "ms" | "s" | "m" | "h"]
   }
   return total
+}
+
+/** Whether a command is on the PATH. */
+export const which = (binary: string): boolean => {
+  try {
+    execFileSync("sh", ["-c", `command -v ${binary}`], { stdio: "ignore" })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * `nginx -t` of a config as the repository has it, in a temporary prefix: a throwaway certificate
+ * in place of the example's, `pondpilot-proxy` (a compose or Kubernetes service name) resolved as
+ * loopback, and the pid and error log in the prefix. Returns nginx's output; throws when it fails.
+ */
+export const nginxTest = (config: string): string => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pondpilot-nginx-"))
+  try {
+    fs.mkdirSync(path.join(dir, "logs"))
+    execFileSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=api.example.com"].concat([
+        "-keyout",
+        path.join(dir, "key.pem"),
+        "-out",
+        path.join(dir, "cert.pem")
+      ]),
+      { stdio: "ignore" }
+    )
+    const local = config
+      .replace(/\/etc\/ssl\/certs\/\S+\.crt/, path.join(dir, "cert.pem"))
+      .replace(/\/etc\/ssl\/private\/\S+\.key/, path.join(dir, "key.pem"))
+      .replace("server pondpilot-proxy:8080", "server 127.0.0.1:8080")
+      .replace(
+        "worker_processes auto;",
+        `worker_processes auto;\npid ${dir}/nginx.pid;\nerror_log ${dir}/logs/error.log;`
+      )
+    fs.writeFileSync(path.join(dir, "nginx.conf"), local)
+    return execFileSync("nginx", ["-t", "-p", dir, "-c", path.join(dir, "nginx.conf")], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
 }

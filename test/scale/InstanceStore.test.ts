@@ -8,6 +8,7 @@ import { type InstanceStoreApi, VersionConflict } from "../../src/services/Insta
 import { makeRedisInstanceStore } from "../../src/services/RedisInstanceStore.js"
 import type { Sealed } from "../../src/services/SecretBox.js"
 import { connectRedis, type RedisTuning } from "../../src/services/SharedState.js"
+import { capturedLogger } from "../support/Logs.js"
 import { type RedisServer, skipWithoutRedis, startRedis } from "../support/Redis.js"
 
 const sealed = (label: string) => `v1.pbkdf2.keyid.nonce.${label}` as Sealed
@@ -171,7 +172,9 @@ if (!skipRedis) {
 }
 
 const redisStore = () =>
-  Effect.flatMap(connectRedis(Redacted.make(server!.url), fastTuning), makeRedisInstanceStore)
+  Effect.flatMap(connectRedis(Redacted.make(server!.url), fastTuning), makeRedisInstanceStore).pipe(
+    Effect.provide(capturedLogger)
+  )
 
 describe.skipIf(skipRedis)("on a real redis-server", () => {
   contract("Redis", () =>

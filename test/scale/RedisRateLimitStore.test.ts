@@ -3,6 +3,7 @@ import { Duration, Effect, Logger, Redacted } from "effect"
 import { gcraPolicy, makeMemoryRateLimitStore, type RateDecision } from "../../src/services/RateLimitStore.js"
 import { makeRedisRateLimitStore, rateLimitKeyPrefix } from "../../src/services/RedisRateLimitStore.js"
 import { connectRedis } from "../../src/services/SharedState.js"
+import { capturedLogger } from "../support/Logs.js"
 import { type RedisServer, skipWithoutRedis, startRedis } from "../support/Redis.js"
 
 const skip = skipWithoutRedis("Redis rate-limit store")
@@ -27,7 +28,7 @@ const tuning = {
 const replicaStore = () =>
   Effect.map(connectRedis(Redacted.make(server!.url), tuning), (redis) =>
     makeRedisRateLimitStore(redis, makeMemoryRateLimitStore({ maxKeys: 1_000 }))
-  )
+  ).pipe(Effect.provide(capturedLogger))
 
 // T = 10 s: nothing refills while a test runs.
 const policy = gcraPolicy(6, 2)

@@ -10,6 +10,7 @@ import { makeRedisInstanceStore } from "../../src/services/RedisInstanceStore.js
 import { makeSecretBox } from "../../src/services/SecretBox.js"
 import { connectRedis } from "../../src/services/SharedState.js"
 import { writeSalesFile } from "../attach/duckdb.js"
+import { capturedLogger } from "../support/Logs.js"
 import {
   ensureBuilt,
   freePort,
@@ -235,7 +236,10 @@ describe.skipIf(skip)("a fleet of three replicas sharing Redis", () => {
             previous: [],
             kdf: "pbkdf2"
           })
-          const store = yield* Effect.flatMap(connectRedis(Redacted.make(redis.url)), makeRedisInstanceStore)
+          const store = yield* Effect.flatMap(
+            connectRedis(Redacted.make(redis.url)),
+            makeRedisInstanceStore
+          ).pipe(Effect.provide(capturedLogger))
           const connectionString = yield* box.seal(Redacted.make(postgresUrl))
           yield* store.create(
             {

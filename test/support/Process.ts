@@ -3,6 +3,7 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
+import { captureProcess } from "./Logs.js"
 
 export const projectRoot = path.resolve(import.meta.dirname, "../..")
 
@@ -55,6 +56,7 @@ export const spawnServer = (
   child.stderr!.on("data", (chunk: Buffer) => {
     err += chunk.toString()
   })
+  captureProcess(`${command} ${args.join(" ")} on port ${options.port}`, () => `${err}\n${out}`)
   const exited = new Promise<number | string>((resolve) =>
     // "close", not "exit": only then has everything the child printed been read.
     child.once("close", (code, signal) => resolve(code ?? signal ?? "unknown"))

@@ -6,6 +6,7 @@ import { loadSettings, type Settings } from "../../src/domain/ConfigLoader.js"
 import { HttpLive } from "../../src/layers/MainLive.js"
 import { AppConfig } from "../../src/services/AppConfig.js"
 import { LogWriter, memorySink } from "../../src/services/LogWriter.js"
+import { capturedLogger } from "./Logs.js"
 
 /** Settings as the server would load them from a YAML file and an environment. */
 export const testSettings = (
@@ -39,7 +40,9 @@ export const testServerLayer = (settings: Settings, lines: ReturnType<typeof mem
     Layer.provide(NodeHttpClient.makeAgentLayer({ keepAlive: false })),
     Layer.provideMerge(HttpLive),
     Layer.provide(AppConfig.layerWith(settings)),
-    Layer.provide(LogWriter.layerWith(lines.sink))
+    Layer.provide(LogWriter.layerWith(lines.sink)),
+    // Lifecycle lines (listening, draining) go through Effect's default logger: captured, not printed.
+    Layer.provide(capturedLogger)
   )
 
 export interface RunningServer {
