@@ -18,7 +18,8 @@ import { AppConfig } from "./AppConfig.js"
  * views with their columns and DuckDB types. Read from DuckDB's catalog functions on a pooled
  * connection (server SQL, not a client's: the gate is not asked, so this file decides what shows).
  * Never shown: paths and connection strings (only names are read), DuckDB's internal databases
- * (`system`, `temp`), internal schemas (`information_schema`, `pg_catalog`, PostgreSQL's `pg_*`),
+ * (`system`, `temp`), internal schemas (`information_schema`, `pg_catalog`, PostgreSQL's `pg_*`, MySQL's
+ * `mysql`, `performance_schema` and `sys`),
  * internal views, view and macro definitions.
  *
  * The attached databases' part is cached per engine: an engine's attachments never change (attach,
@@ -66,13 +67,22 @@ const databasesSql =
   "SELECT database_name, type FROM duckdb_databases() " +
   "WHERE NOT internal AND database_name NOT IN ('system', 'temp') ORDER BY database_oid"
 
-const schemasSql =
-  "SELECT schema_name FROM duckdb_schemas() WHERE database_name = $1 " +
-  "AND schema_name NOT IN ('information_schema', 'pg_catalog') " +
-  "AND NOT (starts_with(schema_name, 'pg_') AND $2) ORDER BY schema_name"
+/** Schemas that are the upstream's own machinery, never a client's data. */
+const internalSchemas = (type: string): string => {
+  const names = [
+    "information_schema",
+    "pg_catalog",
+    ...(type === "mysql" ? ["mysql", "performance_schema", "sys"] : [])
+  ]
+  const listed = `schema_name NOT IN (${names.map((name) => `'${name}'`).join(", ")})`
+  return type === "postgres" ? `${listed} AND NOT starts_with(schema_name, 'pg_')` : listed
+}
+
+const schemasSql = (type: string) =>
+  `SELECT schema_name FROM duckdb_schemas() WHERE database_name = $1 AND ${internalSchemas(type)} ORDER BY schema_name`
 
 /** Tables and views of one database, at most $2 of them, each with its columns in order. */
-const relationsSql = `
+const relationsSql = (type: string) => `
 WITH relation AS (
   SELECT schema_name, name, kind FROM (
     SELECT schema_name, table_name AS name, 'table' AS kind FROM duckdb_tables()
@@ -80,8 +90,7 @@ WITH relation AS (
     UNION ALL
     SELECT schema_name, view_name, 'view' FROM duckdb_views()
      WHERE database_name = $1 AND NOT internal AND NOT temporary
-  ) WHERE schema_name NOT IN ('information_schema', 'pg_catalog')
-    AND NOT (starts_with(schema_name, 'pg_') AND $3)
+  ) WHERE ${internalSchemas(type)}
   ORDER BY schema_name, name LIMIT $2
 )
 SELECT r.schema_name, r.name, r.kind, c.column_name, c.data_type, c.is_nullable
@@ -104,19 +113,18 @@ const readDatabase = async (
   type: string,
   limit: number
 ): Promise<{ database: CatalogDatabase; relations: number; more: boolean }> => {
-  const postgres = type === "postgres"
   const schemas = new Map<string, { tables: Array<CatalogRelation>; views: Array<CatalogRelation> }>()
-  for (const [schema] of await read(connection, schemasSql, [name, postgres])) {
+  for (const [schema] of await read(connection, schemasSql(type), [name])) {
     schemas.set(String(schema), { tables: [], views: [] })
   }
   let relations = 0
   let more = false
   let current: { key: string; columns: Array<CatalogColumn> } | undefined
-  for (const [schema, relation, kind, column, columnType, nullable] of await read(connection, relationsSql, [
-    name,
-    limit + 1,
-    postgres
-  ])) {
+  for (const [schema, relation, kind, column, columnType, nullable] of await read(
+    connection,
+    relationsSql(type),
+    [name, limit + 1]
+  )) {
     const key = `${String(schema)}\u0000${String(relation)}`
     if (current?.key !== key) {
       if (relations === limit) {
