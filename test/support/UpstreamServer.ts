@@ -72,18 +72,7 @@ export const startUpstreamWorld = async (
   await maria.sql(
     "CREATE DATABASE lab CHARACTER SET utf8mb4; CREATE USER 'lab'@'%' IDENTIFIED BY 'lab-pw'; GRANT ALL ON *.* TO 'lab'@'%'"
   )
-  const duckdb = (config.duckdb as Record<string, unknown> | undefined) ?? {}
-  const server = await startLoggedServer(
-    testSettings({
-      ...config,
-      duckdb: {
-        file_roots: [work],
-        upstream_hosts: ["127.0.0.0/8"],
-        extension_directory: prerequisites.extensionDir,
-        ...duckdb
-      }
-    })
-  )
+  const server = await startUpstreamProxy(prerequisites, work, config)
   return {
     work,
     pg,
@@ -100,3 +89,23 @@ export const startUpstreamWorld = async (
 /** Connection strings as the API takes them, for the `lab` users (they may write: the attach may not). */
 export const pgUri = (pg: Postgres) => `postgresql://lab:lab-pw@127.0.0.1:${pg.port}/lab?sslmode=disable`
 export const mariaUri = (maria: MariaDb) => `mysql://lab:lab-pw@127.0.0.1:${maria.port}/lab`
+
+/** One more proxy for the same upstreams (another configuration); the caller disposes of it. */
+export const startUpstreamProxy = (
+  prerequisites: Prerequisites,
+  work: string,
+  config: Record<string, unknown> = {}
+): Promise<RunningServer> => {
+  const duckdb = (config.duckdb as Record<string, unknown> | undefined) ?? {}
+  return startLoggedServer(
+    testSettings({
+      ...config,
+      duckdb: {
+        file_roots: [work],
+        upstream_hosts: ["127.0.0.0/8"],
+        extension_directory: prerequisites.extensionDir,
+        ...duckdb
+      }
+    })
+  )
+}
