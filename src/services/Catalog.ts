@@ -182,6 +182,9 @@ const readPart = async (connection: DuckDBConnection, own: boolean, limit: numbe
   return { databases, relations, truncated }
 }
 
+/** How long an interrupted catalog read may take to stop before its connection is thrown away. */
+const interruptGraceMillis = 5_000
+
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
 export class Catalog extends Effect.Service<Catalog>()("pondpilot/Catalog", {
@@ -190,15 +193,19 @@ export class Catalog extends Effect.Service<Catalog>()("pondpilot/Catalog", {
     const timeout = config.query.timeout
     const attachedParts = new WeakMap<ConnectionPool, Part>()
 
-    /** Runs `work` on a pooled connection of the engine that serves now; interrupts DuckDB on timeout. */
+    /**
+     * Runs `work` on a pooled connection of the engine that serves now. On timeout DuckDB is
+     * interrupted; a connection whose call has not let go after the grace (a scanner waiting on an
+     * upstream) is thrown away rather than returned, as the query path does.
+     */
     const onConnection = <A>(instance: Instance, work: (connection: DuckDBConnection) => Promise<A>) =>
       Effect.acquireUseRelease(
-        instance.acquire(),
-        (pooled) =>
+        Effect.map(instance.acquire(), (pooled) => ({ pooled, abandoned: false })),
+        (lent) =>
           Effect.tryPromise({
             try: () => {
-              const pending = work(pooled.raw)
-              pooled.pending = pending
+              const pending = work(lent.pooled.raw)
+              lent.pooled.pending = pending
               return pending
             },
             catch: (error): SqlError | UpstreamUnavailable =>
@@ -210,13 +217,22 @@ export class Catalog extends Effect.Service<Catalog>()("pondpilot/Catalog", {
           }).pipe(
             Effect.onInterrupt(() =>
               Effect.promise(async () => {
-                pooled.raw.interrupt()
-                await pooled.pending?.catch(() => undefined)
+                lent.pooled.raw.interrupt()
+                let timer: ReturnType<typeof setTimeout> | undefined
+                const gaveUp = new Promise<void>((resolve) => {
+                  timer = setTimeout(() => {
+                    lent.abandoned = true
+                    resolve()
+                  }, interruptGraceMillis)
+                })
+                await Promise.race([lent.pooled.pending?.catch(() => undefined), gaveUp])
+                clearTimeout(timer)
               })
             )
           ),
-        (pooled, exit) =>
+        ({ pooled, abandoned }, exit) =>
           Effect.sync(() => {
+            if (abandoned) return pooled.owner.discard(pooled)
             pooled.pending = undefined
             pooled.owner.release(pooled, exit._tag === "Failure")
           })
