@@ -13,12 +13,13 @@ import { bigCase, heavyCase, ROWS_SQL, rateCase, SMALL_SQL } from "./lib/cases.m
 import { postJson } from "./lib/load.mjs"
 import { freePort, memoryOf, startProcess, stopProcess, waitHealthy } from "./lib/processes.mjs"
 import { chartSvg, passes, ratioTable, table } from "./lib/report.mjs"
+import { upstreamCase, upstreamSkipReason } from "./lib/upstream.mjs"
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url))
 const repoDir = path.dirname(benchDir)
 const resultsDir = path.join(benchDir, "results")
 // "idle" is always measured; `--only idle` measures nothing else.
-const ALL_CASES = ["small", "rows1000", "big", "heavy", "idle"]
+const ALL_CASES = ["small", "rows1000", "big", "heavy", "upstream", "idle"]
 
 const { values: args } = parseArgs({
   options: {
@@ -334,6 +335,11 @@ try {
   }
   if (only.includes("big")) results.cases.big = await bigCase(ctx)
   if (only.includes("heavy")) results.cases.heavy = await heavyCase(ctx)
+  if (only.includes("upstream")) {
+    const skip = upstreamSkipReason(repoDir)
+    if (skip === undefined) results.cases.upstream = await upstreamCase(ctx, repoDir, serverDir)
+    else log(`upstream: skipped: ${skip}`)
+  }
   for (const c of Object.values(results.cases)) entries.push(...c.entries)
 
   await sleep(2_000)

@@ -40,6 +40,27 @@ export interface AttachPlanOptions {
   readonly pinnedAddress?: string
   /** Extra literals to scrub from errors (the extension directory, say). */
   readonly scrubAlso?: ReadonlyArray<string>
+  /** `query.timeout`: PostgreSQL stops our statements past it (see `withStatementTimeout`). */
+  readonly statementTimeoutMillis?: number
+}
+
+/**
+ * The connection with PostgreSQL told our deadline, as libpq's `options` (after any the client
+ * gave, so that ours wins). Interrupting DuckDB does not reach a statement the postgres scanner
+ * waits on (measured with 1.5.5: a `pg_sleep` ran on after the proxy's deadline and after a cancel),
+ * so PostgreSQL stops it itself; the scanner's own `pg_statement_timeout_millis` did not apply.
+ */
+const withStatementTimeout = (
+  connection: NetworkConnection,
+  millis: number | undefined
+): NetworkConnection => {
+  if (connection.type !== "postgres" || millis === undefined) return connection
+  const ours = `-c statement_timeout=${millis}`
+  const given = connection.options.options
+  return {
+    ...connection,
+    options: { ...connection.options, options: given === undefined ? ours : `${given} ${ours}` }
+  }
 }
 
 /** A libpq passfile that cannot exist, so that an API attach never picks up the server's ~/.pgpass. */
@@ -150,7 +171,12 @@ export const planAttach = (
     case "postgres":
     case "mysql": {
       const name = secretNameFor(alias)
-      const secret = secretStatement(name, connection, options.source ?? "api", options.pinnedAddress)
+      const secret = secretStatement(
+        name,
+        withStatementTimeout(connection, options.statementTimeoutMillis),
+        options.source ?? "api",
+        options.pinnedAddress
+      )
       const scrubbed = [...secret.secrets.flatMap(spellings), ...scrubAlso]
       const extra = connection.type === "postgres" ? PostgresAttachOptions.map((o) => `, ${o}`).join("") : ""
       return {

@@ -26,6 +26,8 @@ export interface AttachContext {
   readonly hostPolicy: HostPolicy
   /** Literals to scrub from attach errors besides the credentials (the extension directory). */
   readonly scrubAlso: ReadonlyArray<string>
+  /** `query.timeout`, which PostgreSQL upstreams enforce on our statements too. */
+  readonly statementTimeoutMillis?: number
 }
 
 /**
@@ -46,7 +48,13 @@ export const planDatabase = (
     })
     if (Either.isLeft(parsed)) return yield* parsed.left
     const connection = parsed.right
-    const options = { source: database.source, scrubAlso: context.scrubAlso }
+    const options = {
+      source: database.source,
+      scrubAlso: context.scrubAlso,
+      ...(context.statementTimeoutMillis === undefined
+        ? {}
+        : { statementTimeoutMillis: context.statementTimeoutMillis })
+    }
     if (isFileConnection(connection)) {
       const allowed = yield* checkFileAttach(connection, database.source, context.fileRoots)
       return planAttach(database.alias, { type: allowed.type, path: allowed.path }, options)

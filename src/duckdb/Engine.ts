@@ -14,7 +14,8 @@ import {
   classifyExtensionError,
   type ExtensionSettings,
   extensionForType,
-  planExtensions
+  planExtensions,
+  scannerSettings
 } from "./Extensions.js"
 import { classifyQueryFailure, classifyUpstreamError } from "./HostPolicy.js"
 import { creationOptions, lockdown } from "./Lockdown.js"
@@ -101,6 +102,10 @@ const loadExtensions = (setup: DuckDBConnection, spec: EngineSpec, context: Engi
         )
       }
       unavailable.set(name, error)
+    }
+    for (const name of plan.loads) {
+      if (unavailable.has(name)) continue
+      for (const sql of scannerSettings[name] ?? []) yield* Effect.orDie(run(setup, sql))
     }
     return unavailable
   })

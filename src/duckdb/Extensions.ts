@@ -83,6 +83,15 @@ export const extensionForType = (type: DatabaseType): ScannerExtension | undefin
   }
 }
 
+/**
+ * Settings each scanner is loaded with, so that an upstream's values arrive exact (README, "Types").
+ * MySQL's TINYINT(1) is an ordinary 8-bit integer that merely displays one digit: read as BOOLEAN
+ * (the scanner's default) a 5 or a -1 would come back as `true`.
+ */
+export const scannerSettings: Readonly<Record<string, ReadonlyArray<string>>> = {
+  mysql: ["SET GLOBAL mysql_tinyint1_as_boolean = false"]
+}
+
 const isRemoteRepository = (repository: string) =>
   /^[a-z][a-z0-9+.-]*:\/\//i.test(repository) && !repository.startsWith("file://")
 

@@ -7,6 +7,7 @@ import {
   Unauthorized,
   UnsupportedMediaType
 } from "../domain/Errors.js"
+import { CatalogApi } from "./CatalogApi.js"
 import { DatabasesApi } from "./DatabasesApi.js"
 import { HealthApi } from "./HealthApi.js"
 import { InstancesApi } from "./InstancesApi.js"
@@ -20,6 +21,7 @@ export class Api extends HttpApi.make("pondpilot")
   .add(HealthApi)
   .add(InstancesApi)
   .add(DatabasesApi)
+  .add(CatalogApi)
   .add(QueryApi)
   .add(QueriesApi)
   .add(MetricsApi)

@@ -80,3 +80,33 @@ export const QueryResult = Schema.Struct({
 export const FormatParam = Schema.Struct({
   format: Schema.optional(Schema.Literal("json", "ndjson", "csv", "arrow"))
 })
+
+const CatalogRelation = Schema.Struct({
+  name: Schema.String,
+  columns: Schema.Array(
+    Schema.Struct({
+      name: Schema.String,
+      type: Schema.String.annotations({ description: "DuckDB's type name, as a query's `columns` give it" }),
+      nullable: Schema.Boolean
+    })
+  )
+}).annotations({ identifier: "CatalogRelation" })
+
+export const CatalogListing = Schema.Struct({
+  databases: Schema.Array(
+    Schema.Struct({
+      name: Schema.String.annotations({ description: "`memory` (the instance's own) or an attached alias" }),
+      type: Schema.String.annotations({ description: "duckdb, postgres, mysql or sqlite" }),
+      schemas: Schema.Array(
+        Schema.Struct({
+          name: Schema.String,
+          tables: Schema.Array(CatalogRelation),
+          views: Schema.Array(CatalogRelation)
+        })
+      )
+    })
+  ),
+  truncated: Schema.Boolean.annotations({
+    description: "`true` when the instance has more tables and views than one answer lists (1000)"
+  })
+}).annotations({ identifier: "Catalog" })

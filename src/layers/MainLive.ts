@@ -3,6 +3,7 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Cause, Effect, Layer } from "effect"
 import { Api } from "../http/Api.js"
 import { ApiDocsLive } from "../http/ApiDocs.js"
+import { CatalogHttp } from "../http/CatalogHttp.js"
 import { DatabasesHttp } from "../http/DatabasesHttp.js"
 import { Gateway } from "../http/Gateway.js"
 import { HealthHttp } from "../http/HealthHttp.js"
@@ -17,6 +18,7 @@ import { ExitOnStuckShutdown, ServerLive } from "../http/Server.js"
 import { AppConfig, announceGeneratedKeys, ConfigError } from "../services/AppConfig.js"
 import { AuditLog } from "../services/AuditLog.js"
 import { Authenticator } from "../services/Authenticator.js"
+import { Catalog } from "../services/Catalog.js"
 import { Engines } from "../services/Engines.js"
 import { InstanceRegistry } from "../services/InstanceRegistry.js"
 import { InstanceStore } from "../services/InstanceStore.js"
@@ -61,6 +63,7 @@ export const ServicesLive = Layer.mergeAll(
     Layer.mergeAll(
       InstanceRegistry.DefaultWithoutDependencies,
       QueryRunner.Default,
+      Catalog.Default,
       QueryTracker.Default,
       rateLimitStoreLayer
     )
@@ -79,7 +82,7 @@ export const ServicesLive = Layer.mergeAll(
 
 const ApiLive = HttpApiBuilder.api(Api).pipe(
   Layer.provide(
-    Layer.mergeAll(HealthHttp, InstancesHttp, DatabasesHttp, QueryHttp, QueriesHttp, MetricsHttp)
+    Layer.mergeAll(HealthHttp, InstancesHttp, DatabasesHttp, CatalogHttp, QueryHttp, QueriesHttp, MetricsHttp)
   ),
   Layer.provide(AuthenticationLive)
 )

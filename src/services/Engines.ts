@@ -45,7 +45,8 @@ export class Engines extends Effect.Service<Engines>()("pondpilot/Engines", {
         configDir: config.configDir,
         fileRoots: yield* resolveFileRoots(config.duckdb.file_roots, config.configDir),
         hostPolicy: hostPolicy.right,
-        scrubAlso: directory === undefined ? [] : [directory]
+        scrubAlso: directory === undefined ? [] : [directory],
+        statementTimeoutMillis: Duration.toMillis(config.query.timeout)
       },
       extensions,
       gate,

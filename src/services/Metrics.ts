@@ -32,6 +32,7 @@ const routes: ReadonlyArray<Route> = [
   route("/v1/instances/:id", "GET", "DELETE"),
   route("/v1/instances/:id/databases", "GET", "POST"),
   route("/v1/instances/:id/databases/:alias", "DELETE"),
+  route("/v1/instances/:id/catalog", "GET"),
   route("/v1/instances/:id/query", "POST"),
   route("/v1/queries", "GET"),
   route("/v1/queries/:id", "DELETE"),

@@ -90,6 +90,19 @@ describe("planAttach: postgres", () => {
     expect(prepared(plan)[0]).toContain(`SSLPASSWORD 'KEYSECRET'`)
     expect(plan.scrub("x TOPSECRET y KEYSECRET z")).toBe("x <redacted> y <redacted> z")
   })
+
+  it("tells PostgreSQL the proxy's deadline as statement_timeout, after any options the client gave", () => {
+    const plain = planAttach("a", parse("postgres", "postgresql://u@db/d"), {
+      statementTimeoutMillis: 30_000
+    })
+    expect(prepared(plain)[0]).toContain(`OPTIONS '-c statement_timeout=30000'`)
+    const given = planAttach("a", parse("postgres", "postgresql://u@db/d?options=-c%20search_path%3Dx"), {
+      statementTimeoutMillis: 1_500
+    })
+    expect(prepared(given)[0]).toContain(`OPTIONS '-c search_path=x -c statement_timeout=1500'`)
+    const mysql = planAttach("a", parse("mysql", "mysql://u@db/d"), { statementTimeoutMillis: 1_500 })
+    expect(prepared(mysql)[0]).not.toContain("statement_timeout")
+  })
 })
 
 describe("planAttach: mysql", () => {

@@ -68,6 +68,7 @@ describe("GET /openapi.json", () => {
       "/v1/instances/{id}": ["delete", "get"],
       "/v1/instances/{id}/databases": ["get", "post"],
       "/v1/instances/{id}/databases/{alias}": ["delete"],
+      "/v1/instances/{id}/catalog": ["get"],
       "/v1/instances/{id}/query": ["post"],
       "/v1/queries": ["get"],
       "/v1/queries/{id}": ["delete"],
@@ -264,6 +265,10 @@ describe("the document agrees with the server", () => {
     await exchange("GET", "/v1/instances/{id}", "/v1/instances/inst_missing", { headers: key })
     await exchange("GET", "/v1/instances/{id}/databases", `/v1/instances/${id}/databases`, { headers: key })
     await exchange("DELETE", "/v1/instances/{id}/databases/{alias}", `/v1/instances/${id}/databases/nope`, {
+      headers: key
+    })
+    await exchange("GET", "/v1/instances/{id}/catalog", `/v1/instances/${id}/catalog`, { headers: key })
+    await exchange("GET", "/v1/instances/{id}/catalog", "/v1/instances/inst_missing/catalog", {
       headers: key
     })
     const query = "/v1/instances/{id}/query"

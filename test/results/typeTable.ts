@@ -17,7 +17,7 @@ export interface TypeCase {
   readonly values: ReadonlyArray<TypeValue>
 }
 
-const v = (sql: string, json: unknown, arrow: unknown = json, csv?: string): TypeValue =>
+export const v = (sql: string, json: unknown, arrow: unknown = json, csv?: string): TypeValue =>
   csv === undefined ? { sql, json, arrow } : { sql, json, arrow, csv }
 
 export const setupSql = ["CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')"]

@@ -1,0 +1,243 @@
+import { setTimeout as sleep } from "node:timers/promises"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { client, rowsOf } from "../databases/support.js"
+import { query, send, within } from "../query/client.js"
+import type { RunningServer } from "../support/TestServer.js"
+import {
+  mariaUri,
+  pgUri,
+  startUpstreamProxy,
+  startUpstreamWorld,
+  type UpstreamWorld,
+  upstreamPrerequisites
+} from "../support/UpstreamServer.js"
+
+/**
+ * A million-row PostgreSQL table through the API of an in-process server: a point lookup that the
+ * upstream answers from its index (its own statistics say so), a million-row result streaming in
+ * flat memory in every format, and a deadline or a cancel that stops the upstream's statement too
+ * (PostgreSQL's pg_stat_activity, MariaDB's processlist).
+ */
+const prerequisites = upstreamPrerequisites("upstream scale")
+const rows = 1_000_000
+let world: UpstreamWorld
+let api: ReturnType<typeof client>
+let instance: string
+
+beforeAll(async () => {
+  if (prerequisites === undefined) return
+  world = await startUpstreamWorld(prerequisites, {
+    query: { timeout: "2m", max_rows: 10_000_000 },
+    duckdb: { settings: { threads: 2 } }
+  })
+  api = client(world.server)
+  await world.pg.sql(
+    "lab",
+    `CREATE TABLE big AS SELECT i AS id, md5(i::text) AS name, i % 1000 AS k FROM generate_series(1, ${rows}) i;` +
+      "ALTER TABLE big ADD PRIMARY KEY (id);" +
+      // Minutes of work for PostgreSQL, a few rows for the client.
+      "CREATE VIEW slow AS SELECT 1 AS s FROM pg_sleep(60);"
+  )
+  await world.pg.sql("lab", "ANALYZE big")
+  await world.maria.sql("USE lab; CREATE VIEW slow AS SELECT SLEEP(60) AS s;")
+  instance = await api.createInstance()
+  for (const [type, alias, connectionString] of [
+    ["postgres", "pg", pgUri(world.pg)],
+    ["mysql", "my", mariaUri(world.maria)]
+  ] as const) {
+    const attached = await api.attach(instance, { type, alias, connectionString })
+    expect(attached.status, attached.text).toBe(201)
+  }
+}, 300_000)
+afterAll(() => world?.stop(), 60_000)
+
+/** The table's scan counters, once PostgreSQL has published what its backends did (up to ~10 s late). */
+const pgStats = async () => {
+  const [seqTuples, indexScans] = (
+    await world.pg.sql(
+      "lab",
+      "SELECT seq_tup_read, coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = 'big'"
+    )
+  )
+    .trim()
+    .split("|")
+    .map(Number)
+  return { seqTuples: seqTuples!, indexScans: indexScans! }
+}
+
+/** The counters after `sql` ran, waiting until they move (backends flush their statistics when idle). */
+const statsAfter = async (sql: string) => {
+  const before = await pgStats()
+  const started = Date.now()
+  const answer = await api.query(instance, sql)
+  const millis = Date.now() - started
+  let after = before
+  await within(20_000, async () => {
+    after = await pgStats()
+    return after.seqTuples !== before.seqTuples || after.indexScans !== before.indexScans
+  })
+  // One more flush interval, in case the scan's statistics arrive in two parts.
+  await sleep(1_500)
+  after = await pgStats()
+  return {
+    answer,
+    millis,
+    seqTuples: after.seqTuples - before.seqTuples,
+    indexScans: after.indexScans - before.indexScans
+  }
+}
+
+/** PostgreSQL statements of the `lab` database that are running now (not this one). */
+const pgRunning = async () =>
+  (
+    await world.pg.sql(
+      "postgres",
+      "SELECT query FROM pg_stat_activity WHERE datname = 'lab' AND state <> 'idle' AND pid <> pg_backend_pid()"
+    )
+  ).trim()
+
+const mariaRunning = async () =>
+  (
+    await world.maria.sql(
+      "SELECT info FROM information_schema.processlist WHERE user = 'lab' AND command <> 'Sleep' AND id <> connection_id()"
+    )
+  ).trim()
+
+const measured: Array<string> = []
+afterAll(() => console.info(`[upstream scale] measured:\n${measured.join("\n")}`))
+
+describe.skipIf(prerequisites === undefined)(
+  "pushdown: a point lookup on a million-row PostgreSQL table",
+  () => {
+    it("is answered from PostgreSQL's primary-key index, reading no row sequentially", async () => {
+      const lookup = await statsAfter("SELECT name FROM pg.public.big WHERE id = 123456")
+      expect(rowsOf(lookup.answer)).toEqual([["e10adc3949ba59abbe56e057f20f883e"]])
+      // The scanner splits a table into ctid ranges and sends the filter with each: every range is
+      // an index probe, none a scan.
+      expect(lookup.seqTuples).toBe(0)
+      expect(lookup.indexScans).toBeGreaterThanOrEqual(1)
+      // The contrast: a filter on an unindexed column makes PostgreSQL read every row.
+      const scan = await statsAfter("SELECT count(*) FROM pg.public.big WHERE name = 'nothing'")
+      expect(rowsOf(scan.answer)).toEqual([[0]])
+      expect(scan.seqTuples).toBeGreaterThanOrEqual(rows)
+      measured.push(
+        `point lookup: ${lookup.millis} ms, ${lookup.indexScans} index scans, ${lookup.seqTuples} rows read sequentially`,
+        `unindexed filter: ${scan.millis} ms, ${scan.seqTuples} rows read sequentially`
+      )
+    }, 90_000)
+  }
+)
+
+/** Resident memory of this process (the server runs in it), in MiB. */
+const rssMiB = () => process.memoryUsage.rss() / 2 ** 20
+
+/** Reads a response to its end keeping only counts, while sampling the RSS. */
+const drain = async (sql: string, format: string) => {
+  let peak = rssMiB()
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rssMiB())
+  }, 20)
+  let newlines = 0
+  try {
+    const response = await send(
+      `${world.server.url}/v1/instances/${instance}/query?format=${format}`,
+      { query: sql },
+      {
+        keep: 64 * 1024,
+        onData: (piece) => {
+          for (let at = piece.indexOf(10); at !== -1; at = piece.indexOf(10, at + 1)) newlines++
+          return true
+        }
+      }
+    )
+    return { response, newlines, peak: Math.max(peak, rssMiB()) }
+  } finally {
+    clearInterval(timer)
+  }
+}
+
+describe.skipIf(prerequisites === undefined)("streaming a million upstream rows", () => {
+  // 1M rows of about 330 bytes: some 330 MB of CSV, more as JSON.
+  const wide = "SELECT id, name, k, repeat(name, 9) AS pad FROM pg.public.big"
+  const limitMiB = 250
+
+  it.each(["csv", "ndjson", "json", "arrow"])("%s: the whole result, in flat memory", async (format) => {
+    global.gc?.()
+    const baseline = rssMiB()
+    const { response, newlines, peak } = await drain(wide, format)
+    expect(response.status).toBe(200)
+    expect(response.complete).toBe(true)
+    if (format === "csv") expect(newlines).toBe(rows + 1)
+    if (format === "ndjson") expect(newlines).toBe(rows)
+    measured.push(`${format}: RSS ${baseline.toFixed(0)} MiB before, peak ${peak.toFixed(0)} MiB`)
+    expect(peak - baseline).toBeLessThan(limitMiB)
+  }, 120_000)
+})
+
+describe.skipIf(prerequisites === undefined)("a deadline or a cancel stops the upstream's statement", () => {
+  const deadlineMillis = 3_000
+  let strict: RunningServer
+  let strictApi: ReturnType<typeof client>
+  let strictInstance: string
+  beforeAll(async () => {
+    strict = await startUpstreamProxy(prerequisites!, world.work, {
+      query: { timeout: `${deadlineMillis}ms` },
+      duckdb: { settings: { threads: 2 } }
+    })
+    strictApi = client(strict)
+    strictInstance = await strictApi.createInstance()
+    for (const [type, alias, connectionString] of [
+      ["postgres", "pg", pgUri(world.pg)],
+      ["mysql", "my", mariaUri(world.maria)]
+    ] as const) {
+      expect((await strictApi.attach(strictInstance, { type, alias, connectionString })).status).toBe(201)
+    }
+  })
+  afterAll(() => strict?.dispose())
+
+  const listed = async () =>
+    (
+      JSON.parse((await send(`${strict.url}/v1/queries`, undefined)).body.toString("utf8")) as {
+        queries: Array<{ id: string }>
+      }
+    ).queries
+
+  it("PostgreSQL, query.timeout: 504, and nothing left running in pg_stat_activity", async () => {
+    const started = Date.now()
+    const answer = await strictApi.query(strictInstance, "SELECT * FROM pg.public.slow")
+    expect(answer.status, answer.text).toBe(504)
+    expect(answer.body.code).toBe("query_timeout")
+    const answeredAfter = Date.now() - started
+    const gone = await within(10_000, async () => (await pgRunning()) === "")
+    measured.push(`PostgreSQL timeout: answered after ${answeredAfter} ms, upstream idle ${gone} ms later`)
+  }, 60_000)
+
+  it("PostgreSQL, DELETE /v1/queries/{id}: 409, and the statement stopped by the deadline at the latest", async () => {
+    const started = Date.now()
+    const pending = query(strict.url, strictInstance, { query: "SELECT * FROM pg.public.slow" })
+    await within(5_000, async () => (await pgRunning()).includes("slow"))
+    const [running] = await listed()
+    const cancelled = await send(`${strict.url}/v1/queries/${running!.id}`, undefined, { method: "DELETE" })
+    expect(cancelled.status).toBe(204)
+    expect((await pending).status).toBe(409)
+    await within(10_000, async () => (await pgRunning()) === "")
+    const stoppedAfter = Date.now() - started
+    measured.push(`PostgreSQL cancel: upstream idle ${stoppedAfter} ms after the query started`)
+    expect(stoppedAfter).toBeLessThan(deadlineMillis + 8_000)
+  }, 60_000)
+
+  it("MariaDB, query.timeout: 504 once the interrupt grace ends, but the statement runs on upstream (a known limitation, pinned)", async () => {
+    // The mysql scanner does not stop a statement it waits on when DuckDB is interrupted, and has no
+    // way to tell MariaDB a deadline (its MAX_EXECUTION_TIME hint is MySQL's). A fix makes this fail:
+    // then update the README's "Timeouts and upstreams".
+    const started = Date.now()
+    const answer = await strictApi.query(strictInstance, "SELECT * FROM my.lab.slow")
+    expect(answer.status, answer.text).toBe(504)
+    const answeredAfter = Date.now() - started
+    expect(await mariaRunning()).toContain("slow")
+    measured.push(`MariaDB timeout: answered after ${answeredAfter} ms; the upstream statement still runs`)
+    await world.maria.sql(
+      "SELECT concat('KILL QUERY ', id) FROM information_schema.processlist WHERE user = 'lab' AND info LIKE '%slow%' INTO @kill; PREPARE k FROM @kill; EXECUTE k"
+    )
+  }, 60_000)
+})
