@@ -12,6 +12,7 @@ import {
   Internal,
   InvalidRequest,
   isClientError,
+  MethodNotAllowed,
   NotFound,
   PayloadTooLarge,
   statusOf,
@@ -22,6 +23,7 @@ import { Authentication } from "./Authentication.js"
 import { NotReady } from "./HealthApi.js"
 import { contextOf } from "./RequestContext.js"
 import { errorBody, errorHeaders } from "./Responses.js"
+import { allowedMethods } from "./Routes.js"
 
 const requestContext = Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
   contextOf(NodeHttpServerRequest.toIncomingMessage(request))
@@ -59,7 +61,10 @@ const classify = (cause: Cause.Cause<unknown>): ClientError | NotReady | undefin
     if (error instanceof HttpApiError.HttpApiDecodeError)
       return new InvalidRequest({ message: decodeMessage(error) })
     if (HttpServerError.isServerError(error) && error._tag === "RouteNotFound") {
-      return new NotFound({ message: "no such route" })
+      const allow = allowedMethods(NodeHttpServerRequest.toIncomingMessage(error.request).url ?? "/")
+      return allow.length === 0
+        ? new NotFound({ message: "no such route" })
+        : new MethodNotAllowed({ message: `this path is served with ${allow.join(", ")}`, allow })
     }
     return undefined
   }

@@ -86,6 +86,28 @@ describe("routes and bodies", () => {
     await expectError(await call("/v1/nope", authed()), 404, "not_found")
   })
 
+  it("answers a known path asked with the wrong method with 405 and Allow", async () => {
+    for (const [path, method, allow] of [
+      ["/v1/instances/default/query", "GET", "POST"],
+      ["/v1/instances/default/query?format=csv", "PUT", "POST"],
+      ["/v1/instances", "DELETE", "GET, POST"],
+      ["/V1/Instances/abc/", "POST", "DELETE, GET"],
+      ["/v1/instances/abc/databases/sales", "GET", "DELETE"],
+      ["/v1/queries", "POST", "GET"],
+      ["/health", "POST", "GET"],
+      ["/openapi.json", "DELETE", "GET"],
+      ["/docs", "PUT", "GET"]
+    ] as const) {
+      const response = await call(path, authed(apiKey, { method }))
+      const payload = await expectError(response, 405, "method_not_allowed")
+      expect(response.headers.get("allow"), `${method} ${path}`).toBe(allow)
+      expect(payload.error).toContain(allow)
+    }
+    // Credentials come first on /v1, as for a 404: no route facts for an unauthenticated caller.
+    await expectError(await call("/v1/instances/default/query"), 401, "unauthorized")
+    await expectError(await call("/nope", { method: "DELETE" }), 404, "not_found")
+  })
+
   it("refuses a body that is not JSON with 415, and malformed JSON with 400", async () => {
     const form = await call("/v1/instances", {
       method: "POST",
@@ -166,6 +188,19 @@ describe("instances", () => {
     expect(capped.settings).toEqual({ threads: 2, memoryLimit: "1GB" })
     for (const id of [(await body(created)).id, capped.id]) {
       await call(`/v1/instances/${id}`, authed(apiKey, { method: "DELETE" }))
+    }
+  })
+
+  it("echoes memoryLimit in its unit family, not in bytes (1GiB stays 1GiB)", async () => {
+    for (const [asked, shown] of [
+      ["512MiB", "512MiB"],
+      ["0.5GiB", "512MiB"],
+      ["750MB", "750MB"],
+      ["999999999", "999999999B"]
+    ]) {
+      const created = await body(await call("/v1/instances", json({ settings: { memoryLimit: asked } })))
+      expect((created.settings as Record<string, unknown>).memoryLimit).toBe(shown)
+      await call(`/v1/instances/${created.id}`, authed(apiKey, { method: "DELETE" }))
     }
   })
 
