@@ -71,15 +71,19 @@ export const AttachedDatabaseConfig = Section({
 })
 export type AttachedDatabaseConfig = typeof AttachedDatabaseConfig.Type
 
-const uniqueAliases = (databases: ReadonlyArray<{ readonly alias: string }>) => {
+/** The first alias that repeats an earlier one (DuckDB compares catalog names without case). */
+export const duplicateAlias = (aliases: ReadonlyArray<string>): string | undefined => {
   const seen = new Set<string>()
-  for (const { alias } of databases) {
+  for (const alias of aliases) {
     const key = alias.toLowerCase()
     if (seen.has(key)) return `duplicate alias "${alias}"`
     seen.add(key)
   }
-  return true
+  return undefined
 }
+
+const uniqueAliases = (databases: ReadonlyArray<{ readonly alias: string }>) =>
+  duplicateAlias(databases.map(({ alias }) => alias)) ?? true
 
 export const ServerConfig = Section({
   host: withDefault(Text, () => "127.0.0.1"),

@@ -135,7 +135,31 @@ describe("routes and bodies", () => {
       400,
       "invalid_request"
     )
-    expect(String(payload.error)).toContain("threads")
+    expect(payload.error).toBe("settings.threads: expected a number")
+    // Every decode failure reads like the query route's own (`query: expected a string`).
+    for (const [sent, said] of [
+      [{ settings: { threads: 2000 } }, "settings.threads: expected a number between 1 and 1024"],
+      [{ settings: { threads: 1.5 } }, "settings.threads: expected an integer"],
+      [{ settings: { memoryLimit: 5 } }, "settings.memoryLimit: expected a string"],
+      [{ settings: { memoryLimit: "lots" } }, "settings.memoryLimit: expected a size such as 512MB or 1GB"],
+      [{ settings: 5 }, "settings: expected an object"],
+      [{ settingz: 1 }, 'unknown field "settingz"'],
+      [{ settings: { thread: 1 } }, 'settings: unknown field "thread"'],
+      [5, "expected an object"]
+    ] as const) {
+      const refused = await expectError(await call("/v1/instances", json(sent)), 400, "invalid_request")
+      expect(refused.error, JSON.stringify(sent)).toBe(said)
+    }
+    const attach = await expectError(
+      await call("/v1/instances/default/databases", json({ type: "oracle", alias: "a" })),
+      400,
+      "invalid_request"
+    )
+    expect(attach.error).toMatch(/^[a-z][A-Za-z]*: (expected|is required)/)
+    expect(await body(await query("SELECT 1", "default"))).toHaveProperty("rows")
+    expect((await body(await call("/v1/instances/default/query", json({ query: 42 })))).error).toBe(
+      "query: expected a string"
+    )
     await expectError(
       await call("/v1/instances/default/query", json({ sql: "SELECT 1" })),
       400,
