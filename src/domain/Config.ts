@@ -185,6 +185,15 @@ export const AuditConfig = Section({
   log_query_text: withDefault(Flag, () => false)
 })
 
+const Ratio = Numeric.pipe(Schema.between(0, 1)).annotations(says("expected a number from 0 to 1"))
+
+export const TracingConfig = Section({
+  enabled: withDefault(Flag, () => false),
+  endpoint: optionalKey(Text),
+  service_name: withDefault(Text, () => "pondpilot-proxy"),
+  sample_ratio: withDefault(Ratio, () => 1)
+})
+
 export const Environment = oneOf("development", "staging", "production")
 export type Environment = typeof Environment.Type
 
@@ -198,6 +207,7 @@ export const ConfigFile = Section({
     require_auth: false
   })),
   state: withDefault(Section({ redis_url: optionalKey(Schema.Redacted(Text)) }), () => ({})),
+  tracing: withDefault(TracingConfig, () => Schema.decodeSync(TracingConfig)({})),
   environment: withDefault(Environment, () => "development" as const)
 })
 export type ConfigFile = typeof ConfigFile.Type

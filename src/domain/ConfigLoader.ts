@@ -3,6 +3,7 @@ import * as path from "node:path"
 import { Array as Arr, Either, Option, ParseResult, Redacted, Schema } from "effect"
 import { LineCounter, parseDocument } from "yaml"
 import { ConfigFile, duplicateAlias } from "./Config.js"
+import { type TraceExport, traceExportOf, traceProblems } from "./TraceSettings.js"
 
 /** The decoded configuration plus what only the environment may hold. */
 export interface Settings extends ConfigFile {
@@ -13,6 +14,8 @@ export interface Settings extends ConfigFile {
   }
   /** Keys made up because none was configured (development only); the launcher announces them. */
   readonly generated: { readonly apiKey: boolean; readonly encryptionKey: boolean }
+  /** Where spans go (the `tracing` keys and the OTEL_* variables); undefined when tracing is off. */
+  readonly traces: TraceExport | undefined
   /** Relative file paths in the config file resolve against this directory. */
   readonly configDir: string
   readonly configFile: Option.Option<string>
@@ -213,7 +216,10 @@ export const loadSettings = (input: LoadInput): Either.Either<Settings, Problems
   if (problems.length > 0 || Either.isLeft(decoded)) return Either.left(Arr.dedupe(problems))
 
   const config = decoded.right
-  const refused = config.environment === "production" ? productionProblems(config, input.env) : []
+  const refused = [
+    ...(config.environment === "production" ? productionProblems(config, input.env) : []),
+    ...traceProblems(config.tracing, input.env)
+  ]
   const auth = config.security.authentication
   const jwtSecretRefused = refused.some((problem) => problem.startsWith("JWT_SECRET: "))
   if (auth.type === "jwt" && auth.jwt.jwks_url === undefined && !input.env.JWT_SECRET && !jwtSecretRefused) {
@@ -233,6 +239,7 @@ export const loadSettings = (input: LoadInput): Either.Either<Settings, Problems
       )
     },
     generated: { apiKey: generateApiKey, encryptionKey: !input.env.ENCRYPTION_KEY },
+    traces: traceExportOf(config.tracing, input.env),
     configDir: Option.match(configFile, { onNone: () => input.cwd, onSome: (file) => path.dirname(file) }),
     configFile
   }
