@@ -170,9 +170,7 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
         ),
         Effect.catchAllCause(renderFailure(context, res))
       )
-      const fiber = runFork(
-        context.trace === undefined ? work : Effect.withParentSpan(work, context.trace.span)
-      )
+      const fiber = runFork(work)
       res.once("close", () => {
         if (!res.writableEnded) fiber.unsafeInterruptAsFork(HttpServerError.clientAbortFiberId)
       })

@@ -13,20 +13,20 @@ type Attribute = string | number | boolean
  */
 export interface Traced {
   readonly span: Tracer.Span
-  child(name: string, attributes?: Record<string, Attribute>): Traced
+  child(name: string): Traced
   attribute(key: string, value: Attribute | undefined): void
   end(errorCode?: string): void
 }
 
-/** Ends `span` with the outcome of an effect: the client code of a failure, ok otherwise. */
+/** A failure's client-facing code (every error of the contract has one); `internal` otherwise. */
+const errorCodeOf = (error: unknown): string =>
+  typeof error === "object" && error !== null && "code" in error ? String(error.code) : "internal"
+
+/** An effect's outcome as a span ends with it: undefined for success, else the failure's code. */
 const codeOf = (exit: Exit.Exit<unknown, unknown>): string | undefined => {
   if (Exit.isSuccess(exit)) return undefined
-  const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
-  return typeof failure === "object" && failure !== null && "code" in failure
-    ? String((failure as { code: unknown }).code)
-    : exit.cause._tag === "Interrupt"
-      ? "interrupted"
-      : "internal"
+  if (exit.cause._tag === "Fail") return errorCodeOf(exit.cause.error)
+  return exit.cause._tag === "Interrupt" ? "interrupted" : "internal"
 }
 
 /** `effect` in a child span of `parent`; the effect itself when there is no trace (tracing off). */
@@ -58,15 +58,22 @@ export const spannedPromise = <A>(
       return value
     },
     (error: unknown) => {
-      child.end(
-        typeof error === "object" && error !== null && "code" in error ? String(error.code) : "internal"
-      )
+      child.end(errorCodeOf(error))
       throw error
     }
   )
 }
 
 const queryRoute = "/v1/instances/{id}/query"
+
+/**
+ * @effect/opentelemetry's `OtelTraceFlags` (a GenericTag, which its key identifies), declared here
+ * so that a server that does not trace never loads that package. A caller's parent reaches the SDK's
+ * sampler with these flags; without them it would always count as sampled.
+ */
+const OtelTraceFlags = Context.GenericTag<"OtelTraceFlags", number>(
+  "@effect/opentelemetry/Tracer/OtelTraceFlags"
+)
 
 /**
  * Spans for requests when tracing is on (`settings.traces`); when it is off, `startRequest` is never
@@ -82,7 +89,7 @@ export class Tracing extends Effect.Service<Tracing>()("pondpilot/Tracing", {
 
     const make = (span: Tracer.Span): Traced => ({
       span,
-      child: (name, attributes) => {
+      child: (name) => {
         const child = tracer.span(
           name,
           Option.some(span),
@@ -91,7 +98,6 @@ export class Tracing extends Effect.Service<Tracing>()("pondpilot/Tracing", {
           clock.unsafeCurrentTimeNanos(),
           "internal"
         )
-        for (const key in attributes) child.attribute(key, attributes[key])
         return make(child)
       },
       attribute: (key, value) => {
@@ -107,19 +113,20 @@ export class Tracing extends Effect.Service<Tracing>()("pondpilot/Tracing", {
     /**
      * The request's span, a child of the caller's W3C `traceparent` when it sent one; the response
      * carries this span's own `traceparent`. Ends when the response closes, with what the request
-     * left in its context (instance, statement type, rows, error code).
+     * left in its context (instance, statement type, rows, error code). A request the sampler left
+     * out gets no child spans at all (undefined): they would be recorded by nobody.
      */
     const startRequest = (
       request: IncomingMessage,
       res: ServerResponse,
       context: RequestContext,
       isQuery: boolean
-    ): Traced => {
+    ): Traced | undefined => {
       const parent = HttpTraceContext.w3c(request.headers as never)
       const span = tracer.span(
         isQuery ? `${context.method} ${queryRoute}` : context.method,
         parent,
-        Context.empty(),
+        Option.isSome(parent) ? Context.make(OtelTraceFlags, parent.value.sampled ? 1 : 0) : Context.empty(),
         [],
         clock.unsafeCurrentTimeNanos(),
         "server"
@@ -145,7 +152,7 @@ export class Tracing extends Effect.Service<Tracing>()("pondpilot/Tracing", {
         // A client's mistake (4xx) is not the server's error: the span's status stays ok.
         traced.end(res.statusCode >= 500 || cut ? (code ?? "internal") : undefined)
       })
-      return traced
+      return span.sampled ? traced : undefined
     }
 
     return { enabled, startRequest } as const

@@ -10,6 +10,7 @@ let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>
 let server: RunningServer
 const callerTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
 const callerSpan = "00f067aa0ba902b7"
+const unsampledTrace = "0af7651916cd43dd8448eb211c80319c"
 const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/
 const answers: Record<string, Response> = {}
 
@@ -38,6 +39,15 @@ beforeAll(async () => {
     json({ query: "COPY (SELECT 1) TO '/tmp/x.csv'" })
   )
   await answers.refused.text()
+  answers.unsampled = await call("/v1/instances/default/query", {
+    ...json({ query: "SELECT 1" }),
+    headers: {
+      "content-type": "application/json",
+      "x-api-key": apiKey,
+      traceparent: `00-${unsampledTrace}-${callerSpan}-00`
+    }
+  })
+  await answers.unsampled.text()
   answers.list = await call("/v1/instances", authed())
   await answers.list.text()
   answers.unauthorized = await call("/v1/instances", authed("wrong-key"))
@@ -61,7 +71,7 @@ const requestSpan = (response: Response) => {
 
 describe("traces over OTLP", () => {
   it("exports one server span per request, under the service's name", () => {
-    expect(requestSpans()).toHaveLength(4)
+    expect(requestSpans()).toHaveLength(4) // of five: one was not sampled
     expect(new Set(receiver.spans.map((span) => span.service))).toEqual(new Set(["proxy-under-test"]))
   })
 
@@ -73,6 +83,16 @@ describe("traces over OTLP", () => {
     // Without a caller's traceparent, a new trace starts.
     expect(requestSpan(answers.list!).traceId).not.toBe(callerTrace)
     expect(requestSpan(answers.list!).parentSpanId).toBeUndefined()
+  })
+
+  it("follows a caller's decision not to sample: the answer says so, and nothing is exported", () => {
+    expect(answers.unsampled!.status).toBe(200)
+    const [, traceId, , flags] =
+      /^00-([0-9a-f]{32})-([0-9a-f]{16})-(0[01])$/.exec(
+        answers.unsampled!.headers.get("traceparent") ?? ""
+      ) ?? []
+    expect([traceId, flags]).toEqual([unsampledTrace, "00"])
+    expect(receiver.spans.filter((span) => span.traceId === unsampledTrace)).toEqual([])
   })
 
   it("nests authentication, pool acquire, the gate, DuckDB's execution and streaming under a query", () => {
