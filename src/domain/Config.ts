@@ -83,15 +83,19 @@ export const AttachedDatabaseConfig = Section({
 })
 export type AttachedDatabaseConfig = typeof AttachedDatabaseConfig.Type
 
-const uniqueAliases = (databases: ReadonlyArray<{ readonly alias: string }>) => {
+/** The first alias that repeats an earlier one (DuckDB compares catalog names without case). */
+export const duplicateAlias = (aliases: ReadonlyArray<string>): string | undefined => {
   const seen = new Set<string>()
-  for (const { alias } of databases) {
+  for (const alias of aliases) {
     const key = alias.toLowerCase()
     if (seen.has(key)) return `duplicate alias "${alias}"`
     seen.add(key)
   }
-  return true
+  return undefined
 }
+
+const uniqueAliases = (databases: ReadonlyArray<{ readonly alias: string }>) =>
+  duplicateAlias(databases.map(({ alias }) => alias)) ?? true
 
 export const ServerConfig = Section({
   host: withDefault(Text, () => "127.0.0.1"),
@@ -224,6 +228,15 @@ export const AuditConfig = Section({
   log_query_text: withDefault(Flag, () => false)
 })
 
+const Ratio = Numeric.pipe(Schema.between(0, 1)).annotations(says("expected a number from 0 to 1"))
+
+export const TracingConfig = Section({
+  enabled: withDefault(Flag, () => false),
+  endpoint: optionalKey(Text),
+  service_name: withDefault(Text, () => "pondpilot-proxy"),
+  sample_ratio: withDefault(Ratio, () => 1)
+})
+
 export const Environment = oneOf("development", "staging", "production")
 export type Environment = typeof Environment.Type
 
@@ -237,6 +250,7 @@ export const ConfigFile = Section({
     require_auth: false
   })),
   state: withDefault(Section({ redis_url: optionalKey(Schema.Redacted(Text)) }), () => ({})),
+  tracing: withDefault(TracingConfig, () => Schema.decodeSync(TracingConfig)({})),
   environment: withDefault(Environment, () => "development" as const)
 })
 export type ConfigFile = typeof ConfigFile.Type

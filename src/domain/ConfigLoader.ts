@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto"
 import * as path from "node:path"
 import { Array as Arr, Either, Option, ParseResult, Redacted, Schema } from "effect"
 import { LineCounter, parseDocument } from "yaml"
-import { ConfigFile, withEnvironmentDefaults } from "./Config.js"
+import { ConfigFile, duplicateAlias, withEnvironmentDefaults } from "./Config.js"
+import { type TraceExport, traceExportOf, traceProblems } from "./TraceSettings.js"
 
 /** The decoded configuration plus what only the environment may hold. */
 export interface Settings extends ConfigFile {
@@ -13,6 +14,8 @@ export interface Settings extends ConfigFile {
   }
   /** Keys made up because none was configured (development only); the launcher announces them. */
   readonly generated: { readonly apiKey: boolean; readonly encryptionKey: boolean }
+  /** Where spans go (the `tracing` keys and the OTEL_* variables); undefined when tracing is off. */
+  readonly traces: TraceExport | undefined
   /** Relative file paths in the config file resolve against this directory. */
   readonly configDir: string
   readonly configFile: Option.Option<string>
@@ -21,8 +24,10 @@ export interface Settings extends ConfigFile {
 export interface LoadInput {
   readonly env: Readonly<Record<string, string | undefined>>
   readonly cwd: string
-  /** Returns the file's text, or undefined when it cannot be read. */
-  readonly readFile: (file: string) => string | undefined
+  /** Returns the file's text, or why it cannot be read (undefined when the reason is unknown). */
+  readonly readFile: (file: string) => string | undefined | { readonly unreadable: string }
+  /** Checks beyond the schema (src/services/ConfigChecks.ts), run on decoded settings. */
+  readonly check?: (settings: Settings) => Problems
 }
 
 /** One line per problem, each starting with the path of the key it is about. */
@@ -141,6 +146,20 @@ const envOverrides = (raw: Record<string, unknown>, env: LoadInput["env"]): Reco
   return { ...raw, server: { ...raw.server, ...overrides } }
 }
 
+/**
+ * Aliases repeated among the configured databases, found on the raw list: the schema's own check
+ * runs only once every item decodes, so a bad item elsewhere would hide it until the next run.
+ */
+const rawDuplicateAlias = (raw: Record<string, unknown>): Array<string> => {
+  const databases = isMapping(raw.duckdb) ? raw.duckdb.attached_databases : undefined
+  if (!Array.isArray(databases)) return []
+  const aliases = databases.flatMap((item) =>
+    isMapping(item) && typeof item.alias === "string" ? [item.alias] : []
+  )
+  const duplicate = duplicateAlias(aliases)
+  return duplicate === undefined ? [] : [`duckdb.attached_databases: ${duplicate}`]
+}
+
 const parseApiKeys = (value: string | undefined): Array<string> =>
   (value ?? "")
     .split(",")
@@ -184,7 +203,11 @@ export const loadSettings = (input: LoadInput): Either.Either<Settings, Problems
   let raw: unknown = {}
   if (Option.isSome(configFile)) {
     const text = input.readFile(configFile.value)
-    if (text === undefined) return Either.left(["CONFIG_FILE: the file cannot be read"])
+    if (typeof text !== "string") {
+      // The operator's own setting, said back at start on stderr: the path it resolved to and why.
+      const why = text === undefined ? "" : `: ${text.unreadable}`
+      return Either.left([`CONFIG_FILE: cannot read ${configFile.value}${why}`])
+    }
     const parsed = readYaml(text)
     if (Either.isLeft(parsed)) return Either.left(parsed.left)
     raw = parsed.right
@@ -206,26 +229,30 @@ export const loadSettings = (input: LoadInput): Either.Either<Settings, Problems
           problem.startsWith(`${where}.`) ||
           problem.startsWith(`${where}[`)
       )
-    problems.push(...formatParseError(decoded.left).filter((problem) => !isUnder(problem)))
+    problems.push(
+      ...formatParseError(decoded.left).filter((problem) => !isUnder(problem)),
+      ...rawDuplicateAlias(substituted)
+    )
   }
   if (problems.length > 0 || Either.isLeft(decoded)) return Either.left(Arr.dedupe(problems))
 
   const config = decoded.right
-  if (config.environment === "production") {
-    const refused = productionProblems(config, input.env)
-    if (refused.length > 0) return Either.left([...refused, ...productionHint(raw, input.env)])
-  }
+  const production = config.environment === "production" ? productionProblems(config, input.env) : []
+  const refused = [
+    ...production,
+    ...(production.length > 0 ? productionHint(raw, input.env) : []),
+    ...traceProblems(config.tracing, input.env)
+  ]
   const auth = config.security.authentication
-  if (auth.type === "jwt" && auth.jwt.jwks_url === undefined && !input.env.JWT_SECRET) {
-    return Either.left([
-      "JWT_SECRET: required with jwt authentication (or set security.authentication.jwt.jwks_url)"
-    ])
+  const jwtSecretRefused = refused.some((problem) => problem.startsWith("JWT_SECRET: "))
+  if (auth.type === "jwt" && auth.jwt.jwks_url === undefined && !input.env.JWT_SECRET && !jwtSecretRefused) {
+    refused.push("JWT_SECRET: required with jwt authentication (or set security.authentication.jwt.jwks_url)")
   }
 
   const apiKeys = parseApiKeys(input.env.API_KEY)
   const generateApiKey = auth.type === "api-key" && apiKeys.length === 0
   const encryptionKey = input.env.ENCRYPTION_KEY || generatedKey("ephemeral_")
-  return Either.right({
+  const settings: Settings = {
     ...config,
     secrets: {
       apiKeys: (generateApiKey ? [generatedKey("ppk_dev_")] : apiKeys).map((key) => Redacted.make(key)),
@@ -235,7 +262,11 @@ export const loadSettings = (input: LoadInput): Either.Either<Settings, Problems
       )
     },
     generated: { apiKey: generateApiKey, encryptionKey: !input.env.ENCRYPTION_KEY },
+    traces: traceExportOf(config.tracing, input.env),
     configDir: Option.match(configFile, { onNone: () => input.cwd, onSome: (file) => path.dirname(file) }),
     configFile
-  })
+  }
+  // Everything a decoded file can be refused for, in one run: the environment's and the deeper checks'.
+  const all = [...refused, ...(input.check?.(settings) ?? [])]
+  return all.length > 0 ? Either.left(Arr.dedupe(all)) : Either.right(settings)
 }

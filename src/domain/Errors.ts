@@ -57,6 +57,14 @@ export class NotFound extends Schema.TaggedError<NotFound>()(
 ) {
   readonly code = "not_found"
 }
+/** A known path asked with a method it does not serve; `allow` lists the ones it does (`Allow`). */
+export class MethodNotAllowed extends Schema.TaggedError<MethodNotAllowed>()(
+  "MethodNotAllowed",
+  { ...fields, allow: Schema.Array(Schema.String) },
+  HttpApiSchema.annotations({ status: 405 })
+) {
+  readonly code = "method_not_allowed"
+}
 export class NotAcceptable extends Schema.TaggedError<NotAcceptable>()(
   "NotAcceptable",
   fields,
@@ -164,6 +172,7 @@ export type ClientError =
   | ReadOnly
   | ForbiddenStatement
   | NotFound
+  | MethodNotAllowed
   | NotAcceptable
   | AliasExists
   | Cancelled
@@ -187,6 +196,7 @@ const statusByTag: Record<ClientError["_tag"], number> = {
   ReadOnly: 403,
   ForbiddenStatement: 403,
   NotFound: 404,
+  MethodNotAllowed: 405,
   NotAcceptable: 406,
   AliasExists: 409,
   Cancelled: 409,

@@ -56,6 +56,35 @@ const sizeUnits: Record<string, number> = {
   tib: 2 ** 40
 }
 
+const decimalUnits = [
+  ["TB", 1e12],
+  ["GB", 1e9],
+  ["MB", 1e6],
+  ["KB", 1e3]
+] as const
+const binaryUnits = [
+  ["TiB", 2 ** 40],
+  ["GiB", 2 ** 30],
+  ["MiB", 2 ** 20],
+  ["KiB", 2 ** 10]
+] as const
+
+const largestExact = (bytes: number, units: typeof decimalUnits | typeof binaryUnits) =>
+  units.find(([, size]) => bytes >= size && bytes % size === 0)
+
+/**
+ * The one normal form of a size on the wire: the largest unit that divides it exactly, so that
+ * `1GiB` reads back as `1GiB` and `4GB` as `4GB`. When both families divide it, the shorter number
+ * wins, decimal on a tie; a size neither divides is written in bytes (`1500B`).
+ */
+export const formatSize = (bytes: number): string => {
+  const decimal = largestExact(bytes, decimalUnits)
+  const binary = largestExact(bytes, binaryUnits)
+  const best =
+    decimal === undefined ? binary : binary === undefined || decimal[1] >= binary[1] ? decimal : binary
+  return best === undefined ? `${bytes}B` : `${bytes / best[1]}${best[0]}`
+}
+
 /** Sizes: `512MB`, `4GB` (powers of 1000, as DuckDB reads them) or `1GiB` (powers of 1024); bytes. */
 export const parseSize = (text: string): Option.Option<number> => {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text)

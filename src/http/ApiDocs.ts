@@ -5,6 +5,7 @@ import { AppConfig } from "../services/AppConfig.js"
 import { Api } from "./Api.js"
 import { DocsLive } from "./DocsHttp.js"
 import { type DocumentOptions, openApiTransform } from "./OpenApiDocument.js"
+import { docsPaths } from "./Routes.js"
 
 export const documentOptionsOf = (settings: Settings): DocumentOptions => ({
   authentication: settings.security.authentication.type,
@@ -30,6 +31,6 @@ const ConfiguredApi = Layer.effect(
  * default web fonts (loaded from Scalar's CDN) are turned off, so the page needs nothing else.
  */
 export const ApiDocsLive = Layer.mergeAll(
-  HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" }),
+  HttpApiBuilder.middlewareOpenApi({ path: docsPaths.openapi }),
   DocsLive
 ).pipe(Layer.provide(ConfiguredApi))

@@ -5,7 +5,7 @@ export interface Cors {
   readonly apply: (request: IncomingMessage, res: ServerResponse) => boolean
 }
 
-const exposed = "X-Request-ID, X-Result-Truncated, Retry-After"
+const exposed = "X-Request-ID, X-Result-Truncated, Retry-After, Allow, traceparent"
 const methods = "GET, POST, DELETE, OPTIONS"
 
 /**
@@ -16,7 +16,7 @@ const methods = "GET, POST, DELETE, OPTIONS"
 export const makeCors = (origins: ReadonlyArray<string>, apiKeyHeader: string): Cors => {
   const any = origins.includes("*")
   const allowed = new Set(origins)
-  const allowHeaders = `${apiKeyHeader}, Authorization, Content-Type, X-Request-ID`
+  const allowHeaders = `${apiKeyHeader}, Authorization, Content-Type, X-Request-ID, traceparent`
   return {
     apply: (request, res) => {
       const origin = request.headers.origin

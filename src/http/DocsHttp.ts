@@ -2,6 +2,7 @@ import { createRequire } from "node:module"
 import * as path from "node:path"
 import { HttpApi, HttpApiBuilder, HttpServerResponse, OpenApi } from "@effect/platform"
 import { Effect } from "effect"
+import { docsPaths } from "./Routes.js"
 
 /**
  * `GET /docs`: an API reference page (Scalar) rendered from the same OpenAPI document as
@@ -60,11 +61,11 @@ export const DocsLive = HttpApiBuilder.Router.use((router) =>
     const html = Effect.cached(Effect.sync(() => page(OpenApi.fromApi(api))))
     const htmlOnce = yield* html
     yield* router.get(
-      "/docs",
+      docsPaths.page,
       Effect.map(htmlOnce, (body) => HttpServerResponse.html(body))
     )
     yield* router.get(
-      "/docs/scalar.js",
+      docsPaths.script,
       Effect.map(script, (body) =>
         HttpServerResponse.text(body, {
           contentType: "text/javascript; charset=utf-8",

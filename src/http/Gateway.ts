@@ -6,6 +6,7 @@ import { AppConfig } from "../services/AppConfig.js"
 import { Authenticator, authFailureReason } from "../services/Authenticator.js"
 import { Lifecycle } from "../services/Lifecycle.js"
 import { RateLimiter } from "../services/RateLimiter.js"
+import { spanned, Tracing } from "../services/Tracing.js"
 import { hasBody, requireJson, tooLarge } from "./Body.js"
 import { makeClientIpResolver, rateLimitKeyOf } from "./ClientIp.js"
 import { makeCors } from "./Cors.js"
@@ -50,6 +51,7 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
     const limiter = yield* RateLimiter
     const queries = yield* QueryRoute
     const observer = yield* Observer
+    const tracing = yield* Tracing
     const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     const clientIpOf = makeClientIpResolver(config.server.trusted_proxies)
     const cors = makeCors(config.server.cors_origins, config.security.authentication.api_key_header)
@@ -81,7 +83,11 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
         if (request.method === "POST" && !hasBody(request))
           request.headers["content-type"] = "application/json"
         if (!needsAuth(context.path)) return undefined
-        const principal = yield* authenticator.authenticate(request.headers as never).pipe(
+        const principal = yield* spanned(
+          context.trace,
+          "authenticate",
+          authenticator.authenticate(request.headers as never)
+        ).pipe(
           Effect.tapError((error) =>
             Effect.sync(() => {
               context.refusal = authFailureReason(error) ?? "invalid"
@@ -125,9 +131,18 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
         incomplete: false,
         queryText: undefined,
         truncated: false,
-        refusal: undefined
+        refusal: undefined,
+        trace: undefined
       }
       attachContext(request, context)
+      // The one check tracing costs when it is off.
+      if (tracing.enabled)
+        context.trace = tracing.startRequest(
+          request,
+          res,
+          context,
+          context.method === "POST" && queryRoute.test(context.path)
+        )
       res.setHeader("x-request-id", context.requestId)
       lifecycle.enter()
       // One close listener per response (it runs on every request): the fiber to interrupt, when

@@ -12,6 +12,7 @@ import {
   Internal,
   InvalidRequest,
   isClientError,
+  MethodNotAllowed,
   NotFound,
   PayloadTooLarge,
   statusOf,
@@ -22,6 +23,7 @@ import { Authentication } from "./Authentication.js"
 import { NotReady } from "./HealthApi.js"
 import { contextOf } from "./RequestContext.js"
 import { errorBody, errorHeaders } from "./Responses.js"
+import { allowedMethods } from "./Routes.js"
 
 const requestContext = Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
   contextOf(NodeHttpServerRequest.toIncomingMessage(request))
@@ -40,11 +42,44 @@ export const AuthenticationLive = Layer.succeed(
   )
 )
 
+const typeWords: Record<string, string> = {
+  number: "a number",
+  string: "a string",
+  boolean: "true or false",
+  null: "null"
+}
+
+/** What a schema expected, as the contract's other messages say it (`query: expected a string`). */
+const expectedWords = (expected: string): string => {
+  if (typeWords[expected] !== undefined) return typeWords[expected]
+  if (/^"[^"]*"(?: \| "[^"]*")*$/.test(expected))
+    return `one of ${expected.replaceAll('"', "").split(" | ").join(", ")}`
+  // A struct is described by its type or its identifier; either way the client sent something else.
+  if (expected.startsWith("{") || /^[A-Z][A-Za-z]*$/.test(expected)) return "an object"
+  return expected
+}
+
+/**
+ * The framework's first issue in the contract's style: `where: expected …` in lower case without
+ * quoting the value back, `where: is required`, `unknown field "…"`, as the query route words them.
+ */
 const decodeMessage = (error: HttpApiError.HttpApiDecodeError): string => {
   const first = error.issues[0]
   if (first === undefined) return "the request does not match the expected shape"
-  const where = first.path.length > 0 ? `${first.path.map(String).join(".")}: ` : ""
-  return `${where}${first.message}`.slice(0, 300)
+  const path = first.path.map(String)
+  if (first._tag === "Unexpected") {
+    const where = path.length > 1 ? `${path.slice(0, -1).join(".")}: ` : ""
+    return `${where}unknown field "${(path.at(-1) ?? "").slice(0, 64)}"`
+  }
+  const where = path.length > 0 ? `${path.join(".")}: ` : ""
+  const typed = /^Expected (.+?), actual /s.exec(first.message)
+  const text =
+    first._tag === "Missing"
+      ? "is required"
+      : typed !== null
+        ? `expected ${expectedWords(typed[1]!)}`
+        : first.message.charAt(0).toLowerCase() + first.message.slice(1)
+  return `${where}${text}`.slice(0, 300)
 }
 
 const isStackOverflow = (value: unknown) =>
@@ -59,7 +94,12 @@ const classify = (cause: Cause.Cause<unknown>): ClientError | NotReady | undefin
     if (error instanceof HttpApiError.HttpApiDecodeError)
       return new InvalidRequest({ message: decodeMessage(error) })
     if (HttpServerError.isServerError(error) && error._tag === "RouteNotFound") {
-      return new NotFound({ message: "no such route" })
+      const incoming = NodeHttpServerRequest.toIncomingMessage(error.request)
+      const allow = allowedMethods(incoming.url ?? "/")
+      // A path the router could not take even with an allowed method (a malformed segment) is unknown.
+      return allow.length === 0 || allow.includes(incoming.method ?? "GET")
+        ? new NotFound({ message: "no such route" })
+        : new MethodNotAllowed({ message: `this path is served with ${allow.join(", ")}`, allow })
     }
     return undefined
   }

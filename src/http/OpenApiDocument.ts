@@ -79,6 +79,7 @@ export const errorCodes: Record<ClientError["_tag"] | "Internal", string> = {
   ReadOnly: "read_only",
   ForbiddenStatement: "forbidden_statement",
   NotFound: "not_found",
+  MethodNotAllowed: "method_not_allowed",
   NotAcceptable: "not_acceptable",
   AliasExists: "alias_exists",
   Cancelled: "cancelled",

@@ -14,6 +14,7 @@ import { InstanceRegistry } from "../services/InstanceRegistry.js"
 import { type Cursor, type QueryInput, QueryRunner, type StopSignal } from "../services/QueryRunner.js"
 import { QueryTracker, type StopReason } from "../services/QueryTracker.js"
 import { refusedQueryType } from "../services/StatementGate.js"
+import { spannedPromise } from "../services/Tracing.js"
 import { readJsonBody } from "./Body.js"
 import type { RequestContext } from "./RequestContext.js"
 import { writeError } from "./Responses.js"
@@ -237,11 +238,17 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
                 principal,
                 input,
                 policy,
-                (cursor, signal) => respond(cursor, encoder, context, res, signal),
+                (cursor, signal) =>
+                  context.trace === undefined
+                    ? respond(cursor, encoder, context, res, signal)
+                    : spannedPromise(context.trace, "stream", () =>
+                        respond(cursor, encoder, context, res, signal)
+                      ),
                 (verdict) => {
                   running.queryType = verdict.queryType
                   context.queryType = verdict.queryType
-                }
+                },
+                context.trace
               ),
             (reason) => stopped(res, encoder, reason, context)
           )

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto"
 import type { IncomingMessage } from "node:http"
 import type { Principal } from "../domain/Principal.js"
+import type { Traced } from "../services/Tracing.js"
 
 /** What the gateway learns about a request, read by handlers, the audit log and the metrics. */
 export interface RequestContext {
@@ -25,6 +26,8 @@ export interface RequestContext {
   truncated: boolean
   /** Why the gateway refused the request (authentication or rate limit), for the warn line. */
   refusal: string | undefined
+  /** The request's span, only while tracing is on. */
+  trace: Traced | undefined
 }
 
 const contexts = new WeakMap<IncomingMessage, RequestContext>()

@@ -5,10 +5,16 @@ import { type ClientError, statusOf } from "../domain/Errors.js"
 export const errorBody = (error: ClientError, requestId: string): string =>
   JSON.stringify({ code: error.code, error: error.message, requestId })
 
-export const errorHeaders = (error: ClientError): Record<string, string> =>
-  error._tag === "RateLimited"
-    ? { "retry-after": String(Math.max(1, Math.ceil(error.retryAfterSeconds))) }
-    : {}
+export const errorHeaders = (error: ClientError): Record<string, string> => {
+  switch (error._tag) {
+    case "RateLimited":
+      return { "retry-after": String(Math.max(1, Math.ceil(error.retryAfterSeconds))) }
+    case "MethodNotAllowed":
+      return { allow: error.allow.join(", ") }
+    default:
+      return {}
+  }
+}
 
 /**
  * A refusal sent before the request's body was read (too large, wrong type, unauthenticated, rate

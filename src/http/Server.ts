@@ -1,7 +1,14 @@
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import { HttpApiBuilder, HttpIncomingMessage, HttpServer, HttpServerError } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import {
+  HttpApiBuilder,
+  HttpIncomingMessage,
+  HttpMiddleware,
+  HttpServer,
+  HttpServerError,
+  HttpServerRequest
+} from "@effect/platform"
+import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
 import { Context, Duration, Effect, Layer, Option } from "effect"
 import { ShuttingDown } from "../domain/Errors.js"
 import { AppConfig } from "../services/AppConfig.js"
@@ -9,6 +16,7 @@ import { InstanceRegistry } from "../services/InstanceRegistry.js"
 import { Lifecycle } from "../services/Lifecycle.js"
 import { QueryTracker } from "../services/QueryTracker.js"
 import { Gateway } from "./Gateway.js"
+import { contextOf } from "./RequestContext.js"
 
 /** Past the drain deadline, queries still running get this long to answer before sockets are cut. */
 export const lastWordsMillis = 1_000
@@ -51,9 +59,18 @@ export const ServerLive = Layer.scoped(
     const tracker = yield* QueryTracker
     const registry = yield* InstanceRegistry
     const app = yield* HttpApiBuilder.httpApp
+    // The request's span is the gateway's (when tracing is on): the application's work nests under
+    // it. The framework's own request span is off: it would record every header and the full URL.
+    const traced =
+      config.traces === undefined
+        ? app
+        : Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+            const trace = contextOf(NodeHttpServerRequest.toIncomingMessage(request))?.trace
+            return trace === undefined ? app : Effect.withParentSpan(app, trace.span)
+          })
     const effectHandler = yield* NodeHttpServer.makeHandler(
-      HttpIncomingMessage.withMaxBodySize(app, Option.some(config.server.max_body_size))
-    )
+      HttpIncomingMessage.withMaxBodySize(traced, Option.some(config.server.max_body_size))
+    ).pipe(HttpMiddleware.withTracerDisabledWhenEffect(() => true))
     const readTimeout = Duration.toMillis(config.server.read_timeout)
     const server = http.createServer(
       {

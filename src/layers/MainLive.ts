@@ -31,6 +31,7 @@ import { RateLimiter } from "../services/RateLimiter.js"
 import { rateLimitStoreLayer } from "../services/RedisRateLimitStore.js"
 import { SharedState } from "../services/SharedState.js"
 import { StatementGate } from "../services/StatementGate.js"
+import { Tracing, TracingLive } from "../services/Tracing.js"
 
 /** Live instances and their pools, read by the metrics at each scrape. */
 const MetricSourcesLive = Layer.scopedDiscard(
@@ -75,7 +76,8 @@ export const ServicesLive = Layer.mergeAll(
       Lifecycle.Default,
       AuditLog.DefaultWithoutDependencies,
       Metrics.Default,
-      SharedState.Default
+      SharedState.Default,
+      Tracing.Default
     )
   )
 )
@@ -94,7 +96,9 @@ export const HttpLive = ServerLive.pipe(
   Layer.provide(ApiLive),
   Layer.provide(Gateway.Default),
   Layer.provide([HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer, NodeHttpServer.layerContext]),
-  Layer.provideMerge(ServicesLive)
+  Layer.provideMerge(ServicesLive),
+  // Built first, so that every service and request runs with its tracer (when tracing is on).
+  Layer.provide(TracingLive)
 )
 
 const AnnounceLive = Layer.effectDiscard(Effect.flatMap(AppConfig, announceGeneratedKeys))

@@ -11,11 +11,19 @@ export class ConfigError extends Data.TaggedError("ConfigError")<{
   }
 }
 
-const readFile = (file: string): string | undefined => {
+const unreadable: Record<string, string> = {
+  ENOENT: "no such file",
+  EACCES: "permission denied",
+  EISDIR: "it is a directory",
+  ENOTDIR: "a part of the path is not a directory"
+}
+
+const readFile = (file: string): string | { readonly unreadable: string } => {
   try {
     return fs.readFileSync(file, "utf8")
-  } catch {
-    return undefined
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? ""
+    return { unreadable: unreadable[code] ?? (code || "unreadable") }
   }
 }
 
@@ -23,12 +31,9 @@ const readFile = (file: string): string | undefined => {
 export class AppConfig extends Context.Tag("pondpilot/AppConfig")<AppConfig, Settings>() {
   static readonly fromEnvironment = (env: Readonly<Record<string, string | undefined>>) =>
     Effect.suspend(() =>
-      Either.match(loadSettings({ env, cwd: process.cwd(), readFile }), {
+      Either.match(loadSettings({ env, cwd: process.cwd(), readFile, check: settingsProblems }), {
         onLeft: (problems) => Effect.fail(new ConfigError({ problems })),
-        onRight: (settings) => {
-          const problems = settingsProblems(settings)
-          return problems.length > 0 ? Effect.fail(new ConfigError({ problems })) : Effect.succeed(settings)
-        }
+        onRight: Effect.succeed
       })
     )
 

@@ -21,6 +21,7 @@ import { bindParams } from "../results/Params.js"
 import { Admission } from "./Admission.js"
 import { AppConfig } from "./AppConfig.js"
 import { type GatePolicy, StatementGate, type Verdict } from "./StatementGate.js"
+import { spanned, spannedPromise, type Traced } from "./Tracing.js"
 
 export interface QueryInput {
   readonly sql: string
@@ -144,23 +145,32 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
      * The gate's verdict is cached by text and policy; what runs is always the statement the gate
      * verified (`verdict.sql`), prepared once per connection and reused.
      */
-    const prepare = async (connection: PooledConnection, sql: string, policy: GatePolicy) => {
+    const prepare = async (
+      connection: PooledConnection,
+      sql: string,
+      policy: GatePolicy,
+      trace: Traced | undefined
+    ) => {
       const key = policy.readOnly ? `r:${sql}` : `w:${sql}`
       let verdict = verdicts.get(key)
+      trace?.attribute("pondpilot.gate.cached", verdict !== undefined)
       if (verdict === undefined) {
-        verdict = await unwrap(gate.decide(connection.raw, sql, policy)).catch((error) => {
-          throw scrubbed(error)
-        })
+        verdict = await unwrap(spanned(trace, "gate.decide", gate.decide(connection.raw, sql, policy))).catch(
+          (error) => {
+            throw scrubbed(error)
+          }
+        )
         verdicts.set(key, verdict)
         if (verdicts.size > verdictCacheSize) verdicts.delete(verdicts.keys().next().value!)
       }
       let prepared: DuckDBPreparedStatement | undefined = connection.cachedStatement(verdict.sql)
       if (prepared === undefined) {
-        prepared = await duck(connection, unwrap(gate.prepareVerified(connection.raw, verdict))).catch(
-          (error) => {
-            throw scrubbed(error)
-          }
-        )
+        prepared = await duck(
+          connection,
+          unwrap(spanned(trace, "gate.prepare", gate.prepareVerified(connection.raw, verdict)))
+        ).catch((error) => {
+          throw scrubbed(error)
+        })
         connection.cacheStatement(verdict.sql, prepared)
       }
       return { verdict, prepared }
@@ -171,16 +181,24 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
       input: QueryInput,
       policy: GatePolicy,
       signal: StopSignal,
-      onVerdict: ((verdict: Verdict) => void) | undefined
+      onVerdict: ((verdict: Verdict) => void) | undefined,
+      trace: Traced | undefined
     ): Promise<Cursor> => {
-      const { verdict, prepared } = await prepare(connection, input.sql, policy)
+      const { verdict, prepared } =
+        trace === undefined
+          ? await prepare(connection, input.sql, policy, undefined)
+          : await spannedPromise(trace, "gate", (span) => prepare(connection, input.sql, policy, span))
+      trace?.attribute("pondpilot.query_type", verdict.queryType)
       onVerdict?.(verdict)
       prepared.clearBindings()
       const bound = bindParams(prepared, input.params)
       if (Either.isLeft(bound)) throw bound.left
-      const result = await duck(connection, prepared.stream()).catch((error) => {
-        throw sqlError(error)
-      })
+      const execute = () =>
+        duck(connection, prepared.stream()).catch((error) => {
+          throw sqlError(error)
+        })
+      const result =
+        trace === undefined ? await execute() : await spannedPromise(trace, "duckdb.execute", execute)
       const columns: Array<ResultColumn> = []
       for (let i = 0; i < result.columnCount; i++) {
         columns.push({ name: result.columnName(i), type: result.columnType(i) })
@@ -275,7 +293,8 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
       input: QueryInput,
       policy: GatePolicy,
       consume: (cursor: Cursor, signal: StopSignal) => Promise<A>,
-      onVerdict: ((verdict: Verdict) => void) | undefined
+      onVerdict: ((verdict: Verdict) => void) | undefined,
+      trace: Traced | undefined
     ): { readonly effect: Effect.Effect<A, QueryError>; readonly started: boolean } => {
       const run = {
         started: false,
@@ -283,7 +302,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
           run.started = true
           const signal = new StopSignal()
           let done = false
-          const settled = open(connection, input, policy, signal, onVerdict)
+          const settled = open(connection, input, policy, signal, onVerdict, trace)
             .then((cursor) => consume(cursor, signal).finally(() => cursor.settle()))
             .then(
               (value) => {
@@ -330,6 +349,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
      * statement is as soon as the gate has judged it, before DuckDB runs it (which, for an
      * aggregate, is most of the work). `consume` rejects with a client error to fail the query; the
      * signal tells it of a stop.
+     * With a `trace` (tracing on), pool acquire, the gate and DuckDB's execution are its child spans.
      */
     const execute = <A>(
       instance: Instance,
@@ -337,17 +357,18 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
       input: QueryInput,
       policy: GatePolicy,
       consume: (cursor: Cursor, signal: StopSignal) => Promise<A>,
-      onVerdict?: (verdict: Verdict) => void
+      onVerdict?: (verdict: Verdict) => void,
+      trace?: Traced
     ): Effect.Effect<A, QueryError> =>
       // Uninterruptible between acquiring and starting, so that a connection is never lent and lost.
       Effect.uninterruptibleMask((restore) => {
         const shared = instance.shared
-        const acquire = Effect.onError(instance.acquire(), () => Effect.sync(() => leave(principal, shared)))
+        const acquire = Effect.onError(spanned(trace, "pool.acquire", instance.acquire()), () => Effect.sync(() => leave(principal, shared)))
         return Effect.zipRight(
           restore(admit(principal, shared)),
           Effect.flatMap(acquire, (connection) => {
             const ticket: Ticket = { principal, instance, runaway: false }
-            const run = runOn(connection, ticket, input, policy, consume, onVerdict)
+            const run = runOn(connection, ticket, input, policy, consume, onVerdict, trace)
             return restore(run.effect).pipe(
               Effect.onInterrupt(() => Effect.sync(() => run.started || giveBack(connection, true, ticket)))
             )

@@ -57,12 +57,24 @@ describe("AppConfig.fromEnvironment", () => {
     })
   )
 
-  it.effect("fails, without naming the path, when CONFIG_FILE cannot be read", () =>
+  it.effect("fails naming the path it tried and why, when CONFIG_FILE cannot be read", () =>
     Effect.gen(function* () {
       const exit = yield* Effect.exit(
         AppConfig.fromEnvironment({ CONFIG_FILE: "/nonexistent/hidden-dir/c.yaml" })
       )
-      expect(exit).toEqual(Exit.fail(new ConfigError({ problems: ["CONFIG_FILE: the file cannot be read"] })))
+      expect(exit).toEqual(
+        Exit.fail(
+          new ConfigError({
+            problems: ["CONFIG_FILE: cannot read /nonexistent/hidden-dir/c.yaml: no such file"]
+          })
+        )
+      )
+      const directory = yield* Effect.exit(AppConfig.fromEnvironment({ CONFIG_FILE: os.tmpdir() }))
+      expect(directory).toEqual(
+        Exit.fail(
+          new ConfigError({ problems: [`CONFIG_FILE: cannot read ${os.tmpdir()}: it is a directory`] })
+        )
+      )
     })
   )
 

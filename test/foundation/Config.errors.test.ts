@@ -131,6 +131,40 @@ describe("attached databases", () => {
     ).toEqual(['duckdb.attached_databases: duplicate alias "a"'])
   })
 
+  it("reports a duplicate alias in the same run as other problems of the file", () => {
+    expect(
+      problemsOf(
+        lines(
+          "server:",
+          "  read_timeout: soon",
+          "duckdb:",
+          "  attached_databases:",
+          "    - { alias: a, type: oracle, connection_string: x }",
+          "    - { alias: a, type: sqlite, connection_string: y }"
+        )
+      )
+    ).toEqual([
+      `server.read_timeout: ${notADuration}`,
+      `duckdb.attached_databases[0].type: ${databaseTypes}`,
+      'duckdb.attached_databases: duplicate alias "a"'
+    ])
+  })
+
+  it("reports the deeper checks in the same run as the environment's refusals", () => {
+    const result = loadSettings({
+      env: { CONFIG_FILE: "config.yaml", ENCRYPTION_KEY: "short" },
+      cwd,
+      readFile: () => lines("environment: production", "server:", "  trusted_proxies: [not-a-cidr]"),
+      check: (settings) =>
+        settings.server.trusted_proxies.map((entry) => `server.trusted_proxies: bad ${entry}`)
+    })
+    expect(Either.isLeft(result) ? result.left : []).toEqual([
+      "API_KEY: required in production with api-key authentication",
+      "ENCRYPTION_KEY: must be at least 32 characters",
+      "server.trusted_proxies: bad not-a-cidr"
+    ])
+  })
+
   it("compares aliases without regard to case, as DuckDB does", () => {
     expect(
       problemsOf(
@@ -239,17 +273,20 @@ describe("the file itself", () => {
     expect(settingsOf("# nothing here\n").environment).toBe("development")
   })
 
-  it("says the file cannot be read without naming its path", () => {
-    const problems = Either.match(
-      loadSettings({
-        env: { CONFIG_FILE: "/etc/secret-place/pondpilot.yaml" },
-        cwd,
-        readFile: () => undefined
-      }),
-      { onLeft: (problems) => problems, onRight: () => [] }
-    )
-    expect(problems).toEqual(["CONFIG_FILE: the file cannot be read"])
-    expect(problems.join("\n")).not.toContain("secret-place")
+  it("says which path it tried, resolved, and why it could not read it", () => {
+    const problemsFor = (file: string, why?: string) =>
+      Either.match(
+        loadSettings({
+          env: { CONFIG_FILE: file },
+          cwd,
+          readFile: () => (why === undefined ? undefined : { unreadable: why })
+        }),
+        { onLeft: (problems) => problems, onRight: () => [] }
+      )
+    expect(problemsFor("/etc/pondpilot/pondpilot.yaml", "no such file")).toEqual([
+      "CONFIG_FILE: cannot read /etc/pondpilot/pondpilot.yaml: no such file"
+    ])
+    expect(problemsFor("conf/pondpilot.yml")).toEqual([`CONFIG_FILE: cannot read ${cwd}/conf/pondpilot.yml`])
   })
 
   it("resolves a relative CONFIG_FILE against the working directory", () => {

@@ -1,6 +1,13 @@
 import { Duration, Either, Option, Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import { DurationText, formatDuration, parseDuration, parseSize, SizeText } from "../../src/domain/Units.js"
+import {
+  DurationText,
+  formatDuration,
+  formatSize,
+  parseDuration,
+  parseSize,
+  SizeText
+} from "../../src/domain/Units.js"
 
 const millis = (text: string) => Option.map(parseDuration(text), Duration.toMillis)
 
@@ -75,6 +82,21 @@ describe("sizes", () => {
 
   it.each(["", "GB", "-1GB", "4XB", "4 G B", "1e9", "lots"])("%j is not a size", (text) => {
     expect(parseSize(text)).toEqual(Option.none())
+  })
+
+  it.each([
+    ["1GiB", "1GiB"],
+    ["1536MiB", "1536MiB"],
+    ["1.5GiB", "1536MiB"],
+    ["4GB", "4GB"],
+    ["2000000000", "2GB"],
+    ["4096KB", "4000KiB"],
+    ["1024KiB", "1MiB"],
+    ["1500", "1500B"],
+    ["0", "0B"]
+  ])("%s is shown as %s, and reads back to the same bytes", (text, shown) => {
+    expect(formatSize(Option.getOrThrow(parseSize(text)))).toBe(shown)
+    expect(parseSize(shown)).toEqual(parseSize(text))
   })
 
   it("decodes a plain YAML number as bytes", () => {

@@ -86,6 +86,28 @@ describe("routes and bodies", () => {
     await expectError(await call("/v1/nope", authed()), 404, "not_found")
   })
 
+  it("answers a known path asked with the wrong method with 405 and Allow", async () => {
+    for (const [path, method, allow] of [
+      ["/v1/instances/default/query", "GET", "POST"],
+      ["/v1/instances/default/query?format=csv", "PUT", "POST"],
+      ["/v1/instances", "DELETE", "GET, POST"],
+      ["/V1/Instances/abc/", "POST", "DELETE, GET"],
+      ["/v1/instances/abc/databases/sales", "GET", "DELETE"],
+      ["/v1/queries", "POST", "GET"],
+      ["/health", "POST", "GET"],
+      ["/openapi.json", "DELETE", "GET"],
+      ["/docs", "PUT", "GET"]
+    ] as const) {
+      const response = await call(path, authed(apiKey, { method }))
+      const payload = await expectError(response, 405, "method_not_allowed")
+      expect(response.headers.get("allow"), `${method} ${path}`).toBe(allow)
+      expect(payload.error).toContain(allow)
+    }
+    // Credentials come first on /v1, as for a 404: no route facts for an unauthenticated caller.
+    await expectError(await call("/v1/instances/default/query"), 401, "unauthorized")
+    await expectError(await call("/nope", { method: "DELETE" }), 404, "not_found")
+  })
+
   it("refuses a body that is not JSON with 415, and malformed JSON with 400", async () => {
     const form = await call("/v1/instances", {
       method: "POST",
@@ -113,7 +135,31 @@ describe("routes and bodies", () => {
       400,
       "invalid_request"
     )
-    expect(String(payload.error)).toContain("threads")
+    expect(payload.error).toBe("settings.threads: expected a number")
+    // Every decode failure reads like the query route's own (`query: expected a string`).
+    for (const [sent, said] of [
+      [{ settings: { threads: 2000 } }, "settings.threads: expected a number between 1 and 1024"],
+      [{ settings: { threads: 1.5 } }, "settings.threads: expected an integer"],
+      [{ settings: { memoryLimit: 5 } }, "settings.memoryLimit: expected a string"],
+      [{ settings: { memoryLimit: "lots" } }, "settings.memoryLimit: expected a size such as 512MB or 1GB"],
+      [{ settings: 5 }, "settings: expected an object"],
+      [{ settingz: 1 }, 'unknown field "settingz"'],
+      [{ settings: { thread: 1 } }, 'settings: unknown field "thread"'],
+      [5, "expected an object"]
+    ] as const) {
+      const refused = await expectError(await call("/v1/instances", json(sent)), 400, "invalid_request")
+      expect(refused.error, JSON.stringify(sent)).toBe(said)
+    }
+    const attach = await expectError(
+      await call("/v1/instances/default/databases", json({ type: "oracle", alias: "a" })),
+      400,
+      "invalid_request"
+    )
+    expect(attach.error).toMatch(/^[a-z][A-Za-z]*: (expected|is required)/)
+    expect(await body(await query("SELECT 1", "default"))).toHaveProperty("rows")
+    expect((await body(await call("/v1/instances/default/query", json({ query: 42 })))).error).toBe(
+      "query: expected a string"
+    )
     await expectError(
       await call("/v1/instances/default/query", json({ sql: "SELECT 1" })),
       400,
@@ -166,6 +212,19 @@ describe("instances", () => {
     expect(capped.settings).toEqual({ threads: 2, memoryLimit: "1GB" })
     for (const id of [(await body(created)).id, capped.id]) {
       await call(`/v1/instances/${id}`, authed(apiKey, { method: "DELETE" }))
+    }
+  })
+
+  it("echoes memoryLimit in its unit family, not in bytes (1GiB stays 1GiB)", async () => {
+    for (const [asked, shown] of [
+      ["512MiB", "512MiB"],
+      ["0.5GiB", "512MiB"],
+      ["750MB", "750MB"],
+      ["999999999", "999999999B"]
+    ]) {
+      const created = await body(await call("/v1/instances", json({ settings: { memoryLimit: asked } })))
+      expect((created.settings as Record<string, unknown>).memoryLimit).toBe(shown)
+      await call(`/v1/instances/${created.id}`, authed(apiKey, { method: "DELETE" }))
     }
   })
 

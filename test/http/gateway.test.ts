@@ -75,6 +75,8 @@ describe("CORS", () => {
     expect(preflight.headers.get("access-control-allow-origin")).toBe("https://app.example")
     expect(preflight.headers.get("access-control-allow-headers")).toMatch(/X-API-Key/)
     expect(preflight.headers.get("access-control-allow-headers")).toMatch(/Authorization/)
+    // A browser's trace context may cross, and its answer's traceparent be read (see README "Traces").
+    expect(preflight.headers.get("access-control-allow-headers")).toMatch(/traceparent/)
   })
 
   it("exposes the result headers to an allowed origin, and nothing to others", async () => {
@@ -83,6 +85,7 @@ describe("CORS", () => {
     })
     expect(allowed.headers.get("access-control-allow-origin")).toBe("https://app.example")
     expect(allowed.headers.get("access-control-expose-headers")).toMatch(/X-Result-Truncated/)
+    expect(allowed.headers.get("access-control-expose-headers")).toMatch(/traceparent/)
     const other = await call("/v1/instances", {
       headers: { origin: "https://evil.example", "x-api-key": apiKey, "x-forwarded-for": "198.51.100.5" }
     })

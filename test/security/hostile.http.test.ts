@@ -340,10 +340,13 @@ describe("methods, URLs and headers", () => {
     }
   })
 
-  it("strange paths → 404 not_found", async () => {
+  it("strange paths → 404 not_found (405 where the shape is the query route's, asked with GET)", async () => {
+    for (const path of ["/v1/instances/%ZZ/query", "/v1/instances/..%2f..%2fetc%2fpasswd/query"]) {
+      const response = await fetch(`${server.url}${path}`, { headers: { "x-api-key": apiKey } })
+      expect(response.status, path).toBe(405)
+      expect(response.headers.get("allow")).toBe("POST")
+    }
     for (const path of [
-      "/v1/instances/%ZZ/query",
-      "/v1/instances/..%2f..%2fetc%2fpasswd/query",
       "/v1/instances/default/query/extra",
       "/v1/instances/%00",
       `/v1/instances/${"a".repeat(5_000)}`,
