@@ -47,6 +47,7 @@ const summaries: Record<string, string> = {
   "query.query": "Run a query",
   "queries.list": "List running queries",
   "queries.cancel": "Cancel a query",
+  "catalog.get": "Describe what an instance can query",
   "metrics.metrics": "Prometheus metrics"
 }
 

@@ -363,7 +363,9 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
       // Uninterruptible between acquiring and starting, so that a connection is never lent and lost.
       Effect.uninterruptibleMask((restore) => {
         const shared = instance.shared
-        const acquire = Effect.onError(spanned(trace, "pool.acquire", instance.acquire()), () => Effect.sync(() => leave(principal, shared)))
+        const acquire = Effect.onError(spanned(trace, "pool.acquire", instance.acquire()), () =>
+          Effect.sync(() => leave(principal, shared))
+        )
         return Effect.zipRight(
           restore(admit(principal, shared)),
           Effect.flatMap(acquire, (connection) => {
