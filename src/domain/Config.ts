@@ -1,5 +1,5 @@
 import { Duration, Option, Schema } from "effect"
-import { DurationText, parseDuration, SizeText } from "./Units.js"
+import { DurationText, formatSize, minMemoryLimitBytes, parseDuration, SizeText } from "./Units.js"
 
 /**
  * The YAML configuration, key for key (snake_case, as operators write it). Decoding rejects unknown
@@ -19,6 +19,11 @@ const oneOf = <const L extends ReadonlyArray<string>>(...literals: L) =>
 const Numeric = Schema.Union(Schema.Number, Schema.NumberFromString)
 const Count = Numeric.pipe(Schema.int(), Schema.nonNegative()).annotations(
   says("expected a non-negative integer")
+)
+const MemoryLimitText = SizeText.pipe(
+  Schema.filter(
+    (bytes) => bytes >= minMemoryLimitBytes || `expected at least ${formatSize(minMemoryLimitBytes)}`
+  )
 )
 const PositiveCount = Numeric.pipe(Schema.int(), Schema.positive()).annotations(
   says("expected a positive integer")
@@ -110,7 +115,7 @@ export const ServerConfig = Section({
 
 export const DuckDBSettings = Section({
   threads: withDefault(PositiveCount, () => 4),
-  memory_limit: withDefault(SizeText, () => 2_000_000_000)
+  memory_limit: withDefault(MemoryLimitText, () => 2_000_000_000)
 })
 export type DuckDBSettings = typeof DuckDBSettings.Type
 

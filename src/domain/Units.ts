@@ -85,6 +85,13 @@ export const formatSize = (bytes: number): string => {
   return best === undefined ? `${bytes}B` : `${bytes / best[1]}${best[0]}`
 }
 
+/**
+ * The smallest DuckDB memory limit a server engine accepts: below about 1 MB DuckDB cannot even take
+ * the lockdown's settings (measured, 1.5.5), and a few MB leave no room for a query. One floor for the
+ * config file and the API alike, so a tiny limit is a 400 (or a config error), never a failed engine.
+ */
+export const minMemoryLimitBytes = 16_000_000
+
 /** Sizes: `512MB`, `4GB` (powers of 1000, as DuckDB reads them) or `1GiB` (powers of 1024); bytes. */
 export const parseSize = (text: string): Option.Option<number> => {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text)

@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import { parseSize } from "../domain/Units.js"
+import { formatSize, minMemoryLimitBytes, parseSize } from "../domain/Units.js"
 
 /** Request and response bodies of the contract (api.md); JSON fields are camelCase. */
 
@@ -25,15 +25,19 @@ export const InstanceInfo = Schema.Struct({
   settings: InstanceSettingsInfo
 }).annotations({ identifier: "Instance" })
 
-const SizeString = Schema.String.pipe(
-  Schema.filter((text) => parseSize(text)._tag === "Some" || "expected a size such as 512MB or 1GB")
+const MemoryLimitString = Schema.String.pipe(
+  Schema.filter((text) => {
+    const bytes = parseSize(text)
+    if (bytes._tag === "None") return "expected a size such as 512MB or 1GB"
+    return bytes.value >= minMemoryLimitBytes || `expected at least ${formatSize(minMemoryLimitBytes)}`
+  })
 )
 
 const CreateInstanceFields = Schema.Struct({
   settings: Schema.optional(
     Schema.Struct({
       threads: Schema.optional(Schema.Int.pipe(Schema.between(1, 1024))),
-      memoryLimit: Schema.optional(SizeString)
+      memoryLimit: Schema.optional(MemoryLimitString)
     })
   )
   // Unknown keys are refused, as the OpenAPI document (additionalProperties: false) and the query route say.

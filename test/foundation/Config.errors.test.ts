@@ -81,6 +81,12 @@ describe("durations and sizes", () => {
     ])
   })
 
+  it("memory_limit below what DuckDB can run with is refused", () => {
+    expect(problemsOf("duckdb:\n  settings:\n    memory_limit: 1MB")).toEqual([
+      "duckdb.settings.memory_limit: expected at least 16MB"
+    ])
+  })
+
   it.each(["4XB", "-1GB", "lots", "true", "GB"])("memory_limit %s is not a size", (value) => {
     expect(problemsOf(`duckdb:\n  settings:\n    memory_limit: ${value}`)).toEqual([
       `duckdb.settings.memory_limit: ${notASize}`

@@ -142,6 +142,8 @@ describe("routes and bodies", () => {
       [{ settings: { threads: 1.5 } }, "settings.threads: expected an integer"],
       [{ settings: { memoryLimit: 5 } }, "settings.memoryLimit: expected a string"],
       [{ settings: { memoryLimit: "lots" } }, "settings.memoryLimit: expected a size such as 512MB or 1GB"],
+      // Too small for DuckDB to take the lockdown's settings: refused here, not a failed engine (500).
+      [{ settings: { memoryLimit: "1500" } }, "settings.memoryLimit: expected at least 16MB"],
       [{ settings: 5 }, "settings: expected an object"],
       [{ settingz: 1 }, 'unknown field "settingz"'],
       [{ settings: { thread: 1 } }, 'settings: unknown field "thread"'],
