@@ -16,7 +16,7 @@ import { transformOpenApi } from "./OpenApiDocument.js"
 import { QueriesApi } from "./QueriesApi.js"
 import { QueryApi } from "./QueryApi.js"
 
-/** The whole HTTP contract of ../shared/design/api.md, served and documented from one definition. */
+/** The whole HTTP contract, served and documented from one definition. */
 export class Api extends HttpApi.make("pondpilot")
   .add(HealthApi)
   .add(InstancesApi)
