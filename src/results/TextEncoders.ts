@@ -2,7 +2,8 @@ import type { DuckDBDataChunk } from "@duckdb/node-api"
 import type { ResultColumn, ResultEncoder, ResultError, ResultSummary } from "./Encoder.js"
 import { contentTypeOf } from "./Format.js"
 import { valueReader } from "./JsonValues.js"
-import { chunkColumn } from "./RawVector.js"
+import { chunkColumn, type StringItems } from "./RawVector.js"
+import { drain, hugeStrings, isHuge, partBytes, Slices, stringSlices, varcharColumns } from "./StringBytes.js"
 import { duckdbTypeName } from "./TypeName.js"
 import type { JsonItem, TextItem, ValueReader } from "./ValueReader.js"
 
@@ -15,9 +16,11 @@ const utf8 = (text: string): Uint8Array => (text.length === 0 ? empty : Buffer.f
  */
 abstract class TextFormatEncoder {
   protected readers: ReadonlyArray<ValueReader> = []
+  protected varchars: ReadonlyArray<number> = []
 
   begin(columns: ReadonlyArray<ResultColumn>): Uint8Array {
     this.readers = columns.map((column) => valueReader(column.type))
+    this.varchars = varcharColumns(columns)
     return utf8(this.header(columns))
   }
 
@@ -52,9 +55,19 @@ export class JsonEncoder extends TextFormatEncoder implements ResultEncoder {
   }
 
   rows(chunk: DuckDBDataChunk, count: number): Uint8Array {
+    return drain(this.sliced(chunk, count))
+  }
+
+  sliced(chunk: DuckDBDataChunk, count: number): Uint8Array | Slices {
     const n = Math.min(count, chunk.rowCount)
     if (n <= 0) return empty
     const items = this.bindJson(chunk)
+    const huge = hugeStrings(chunk, this.varchars, n)
+    if (huge !== undefined) {
+      const first = !this.rowsWritten
+      this.rowsWritten = true
+      return new Slices(slicedRows(items, huge, n, first))
+    }
     const width = items.length
     let out = ""
     for (let r = 0; r < n; r++) {
@@ -73,6 +86,36 @@ export class JsonEncoder extends TextFormatEncoder implements ResultEncoder {
   abort(error: ResultError): Uint8Array {
     return utf8(`],"error":${errorJson(error)}}`)
   }
+}
+
+/** The loop of `JsonEncoder.rows` with huge strings in slices (see StringBytes.ts). */
+function* slicedRows(
+  items: ReadonlyArray<JsonItem>,
+  huge: ReadonlyArray<StringItems | undefined>,
+  n: number,
+  first: boolean
+): Generator<Uint8Array> {
+  let out = ""
+  for (let r = 0; r < n; r++) {
+    out += r === 0 && first ? "[" : ",["
+    for (let c = 0; c < items.length; c++) {
+      if (c > 0) out += ","
+      const strings = huge[c]
+      if (isHuge(strings, r)) {
+        yield utf8(out)
+        out = ""
+        yield* stringSlices("json", strings.bytesAt(r))
+      } else {
+        out += items[c]!(r)
+      }
+    }
+    out += "]"
+    if (out.length >= partBytes) {
+      yield utf8(out)
+      out = ""
+    }
+  }
+  yield utf8(out)
 }
 
 /**
