@@ -33,7 +33,7 @@ function* slicedRows(
       const items = huge[c]
       if (isHuge(items, row)) {
         yield out.take()
-        yield* stringSlices(dialect, items.bytesAt(row))
+        yield* stringSlices(dialect, items, row)
       } else {
         fields[c]!(out, row)
       }

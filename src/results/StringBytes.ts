@@ -1,16 +1,16 @@
 import { type DuckDBDataChunk, DuckDBTypeId } from "@duckdb/node-api"
 import { Output } from "./ByteOutput.js"
 import type { ResultColumn } from "./Encoder.js"
-import { chunkColumn, isValid, StringItems } from "./RawVector.js"
+import { chunkColumn, hugeValueBytes, isValid, StringItems } from "./RawVector.js"
 
 /**
  * Strings as bytes of CSV and JSON, written from DuckDB's UTF-8 without a JavaScript string; and the
  * same for a huge string in slices. Encoding one value of tens of megabytes in one go holds the event
- * loop for seconds (every other request waits), so a value above `hugeValueBytes` is encoded
+ * loop for seconds (every other request waits), so a value above `hugeValueBytes` (RawVector.ts) is encoded
  * `sliceBytes` at a time and the transport yields to the event loop between slices. Escaping is per
- * byte, so a slice boundary anywhere gives the same bytes as the whole value.
+ * byte, so a slice boundary anywhere gives the same bytes as the whole value. Each slice is read
+ * from DuckDB on its own (`read`), so no step copies the whole value either.
  */
-export const hugeValueBytes = 64 * 1024
 const sliceBytes = 64 * 1024
 
 const comma = 0x2c
@@ -75,41 +75,55 @@ export const jsonString = (out: Output, bytes: Uint8Array): void => {
   out.byte(quote)
 }
 
+/** Reads bytes [start, end) of a huge value. */
+type Read = (start: number, end: number) => Uint8Array
+
 /** A huge string as JSON, one slice of its bytes per part. */
-function* jsonSlices(bytes: Uint8Array): Generator<Uint8Array> {
+function* jsonSlices(length: number, read: Read): Generator<Uint8Array> {
   const out = new Output()
   out.byte(quote)
-  for (let start = 0; start < bytes.length; start += sliceBytes) {
-    jsonEscaped(out, bytes.subarray(start, start + sliceBytes))
-    if (start + sliceBytes >= bytes.length) out.byte(quote)
+  for (let start = 0; start < length; start += sliceBytes) {
+    const end = Math.min(start + sliceBytes, length)
+    jsonEscaped(out, read(start, end))
+    if (end === length) out.byte(quote)
     yield out.take()
   }
 }
 
 /**
  * A huge string as a CSV field. Whether it needs quotes is known only at its end, so the test runs
- * first, a slice per part (empty parts). Parts are copies: the transport may keep them after the
- * chunk they come from is gone.
+ * first, a slice per part (empty parts). Every part is a copy the caller owns: the transport may keep
+ * it after the chunk it comes from is gone.
  */
-function* csvSlices(bytes: Uint8Array): Generator<Uint8Array> {
+function* csvSlices(length: number, read: Read): Generator<Uint8Array> {
   let quoted = false
-  for (let start = 0; start < bytes.length && !quoted; start += sliceBytes) {
-    quoted = csvNeedsQuotes(bytes.subarray(start, start + sliceBytes))
+  for (let start = 0; start < length && !quoted; start += sliceBytes) {
+    quoted = csvNeedsQuotes(read(start, Math.min(start + sliceBytes, length)))
     yield empty
   }
   const out = new Output()
   if (quoted) out.byte(quote)
-  for (let start = 0; start < bytes.length; start += sliceBytes) {
-    const slice = bytes.subarray(start, start + sliceBytes)
-    if (quoted) csvQuoted(out, slice)
-    else out.bytes(slice)
-    if (quoted && start + sliceBytes >= bytes.length) out.byte(quote)
+  for (let start = 0; start < length; start += sliceBytes) {
+    const end = Math.min(start + sliceBytes, length)
+    if (!quoted) {
+      yield read(start, end)
+      continue
+    }
+    csvQuoted(out, read(start, end))
+    if (end === length) out.byte(quote)
     yield out.take()
   }
 }
 
-export const stringSlices = (dialect: "csv" | "json", bytes: Uint8Array): Generator<Uint8Array> =>
-  dialect === "csv" ? csvSlices(bytes) : jsonSlices(bytes)
+/** Item `row` of `items`, a huge string, as CSV or JSON in parts. */
+export const stringSlices = (
+  dialect: "csv" | "json",
+  items: StringItems,
+  row: number
+): Generator<Uint8Array> =>
+  dialect === "csv"
+    ? csvSlices(items.lengthAt(row), items.rangeReader(row))
+    : jsonSlices(items.lengthAt(row), items.rangeReader(row))
 
 /**
  * The bytes of a chunk that holds a huge value, as parts that each take a bounded amount of work;

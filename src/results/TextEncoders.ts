@@ -104,7 +104,7 @@ function* slicedRows(
       if (isHuge(strings, r)) {
         yield utf8(out)
         out = ""
-        yield* stringSlices("json", strings.bytesAt(r))
+        yield* stringSlices("json", strings, r)
       } else {
         out += items[c]!(r)
       }
