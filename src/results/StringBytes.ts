@@ -1,7 +1,7 @@
 import { type DuckDBDataChunk, DuckDBTypeId } from "@duckdb/node-api"
 import { Output } from "./ByteOutput.js"
 import type { ResultColumn } from "./Encoder.js"
-import { chunkColumn, hugeValueBytes, isValid, StringItems } from "./RawVector.js"
+import { chunkColumn, hugeValueBytes, isValid, StringItems, uint32sOf } from "./RawVector.js"
 
 /**
  * Strings as bytes of CSV and JSON, written from DuckDB's UTF-8 without a JavaScript string; and the
@@ -156,7 +156,13 @@ export const hugeStrings = (
 ): ReadonlyArray<StringItems | undefined> | undefined => {
   let found: Array<StringItems | undefined> | undefined
   for (const c of varcharColumns) {
-    const items = new StringItems(chunkColumn(chunk.chunk, c), chunk.rowCount)
+    const vector = chunkColumn(chunk.chunk, c)
+    // Each item starts with its length: the longest, NULL items included (whose length means nothing).
+    const words = uint32sOf(vector, chunk.rowCount, 4)
+    let longest = 0
+    for (let row = 0; row < n; row++) if (words[4 * row]! > longest) longest = words[4 * row]!
+    if (longest <= hugeValueBytes) continue
+    const items = new StringItems(vector, chunk.rowCount)
     for (let row = 0; row < n; row++) {
       if (isHuge(items, row)) {
         found ??= []
