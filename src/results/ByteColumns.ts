@@ -4,6 +4,7 @@ import type { ResultColumn } from "./Encoder.js"
 import { valueReader } from "./JsonValues.js"
 import {
   bytesOf,
+  hugeValueBytes,
   isValid,
   type NativeVector,
   StringItems,
@@ -13,7 +14,7 @@ import {
   type Validity,
   validityOf
 } from "./RawVector.js"
-import { csvString, jsonString } from "./StringBytes.js"
+import { csvString, hugeValue, jsonString } from "./StringBytes.js"
 import { dateText } from "./Temporal.js"
 import { csvField } from "./TextEncoders.js"
 import type { ValueReader } from "./ValueReader.js"
@@ -68,7 +69,10 @@ const varchars =
   (vector, size) => {
     const items = new StringItems(vector, size)
     const write = dialect === "csv" ? csvString : jsonString
-    return orNull(dialect, items.validity, (out, row) => write(out, items.bytesAt(row)))
+    return orNull(dialect, items.validity, (out, row) => {
+      if (items.lengthAt(row) > hugeValueBytes) throw hugeValue
+      write(out, items.bytesAt(row))
+    })
   }
 
 /** Dates repeat in most results and their text never changes: bytes kept for up to 65,536 days. */

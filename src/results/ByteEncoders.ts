@@ -4,7 +4,16 @@ import { Output } from "./ByteOutput.js"
 import type { ResultColumn, ResultEncoder, ResultError, ResultSummary } from "./Encoder.js"
 import { contentTypeOf } from "./Format.js"
 import { chunkColumn, type StringItems } from "./RawVector.js"
-import { drain, hugeStrings, isHuge, partBytes, Slices, stringSlices, varcharColumns } from "./StringBytes.js"
+import {
+  drain,
+  hugeStrings,
+  hugeValue,
+  isHuge,
+  partBytes,
+  Slices,
+  stringSlices,
+  varcharColumns
+} from "./StringBytes.js"
 import { csvField, errorJson, uniqueNames } from "./TextEncoders.js"
 
 const empty = new Uint8Array(0)
@@ -14,7 +23,7 @@ const comma = 0x2c
 const guessPerColumn = 12
 
 /**
- * The rows of a chunk that holds a huge string, as the encoder's own loop writes them (`before`
+ * The rows of a chunk that holds a huge string (a writer threw `hugeValue`), as the encoder's own loop writes them (`before`
  * each field, `after` each row), but with each huge string in slices and a part handed over
  * whenever `partBytes` are pending.
  */
@@ -68,8 +77,19 @@ export class CsvEncoder implements ResultEncoder {
     const fields = this.writers.map((writer, c) => writer(chunkColumn(chunk.chunk, c), chunk.rowCount))
     const width = fields.length
     const out = this.out
-    const huge = hugeStrings(chunk, this.varchars, n)
-    if (huge !== undefined) {
+    out.reserve(n * (2 + width * guessPerColumn))
+    try {
+      for (let row = 0; row < n; row++) {
+        for (let c = 0; c < width; c++) {
+          if (c > 0) out.byte(comma)
+          fields[c]!(out, row)
+        }
+        out.byte(0x0d)
+        out.byte(0x0a)
+      }
+    } catch (error) {
+      if (error !== hugeValue) throw error
+      out.take()
       const before = (c: number) => {
         if (c > 0) out.byte(comma)
       }
@@ -77,16 +97,7 @@ export class CsvEncoder implements ResultEncoder {
         out.byte(0x0d)
         out.byte(0x0a)
       }
-      return new Slices(slicedRows(out, n, fields, huge, "csv", before, after))
-    }
-    out.reserve(n * (2 + width * guessPerColumn))
-    for (let row = 0; row < n; row++) {
-      for (let c = 0; c < width; c++) {
-        if (c > 0) out.byte(comma)
-        fields[c]!(out, row)
-      }
-      out.byte(0x0d)
-      out.byte(0x0a)
+      return new Slices(slicedRows(out, n, fields, hugeStrings(chunk, this.varchars), "csv", before, after))
     }
     return out.take()
   }
@@ -130,24 +141,26 @@ export class NdjsonEncoder implements ResultEncoder {
     const keys = this.keys
     const width = fields.length
     const out = this.out
-    const huge = hugeStrings(chunk, this.varchars, n)
-    if (huge !== undefined) {
+    out.reserve(n * (2 + width * (guessPerColumn + 8)))
+    try {
+      for (let row = 0; row < n; row++) {
+        if (width === 0) out.byte(0x7b)
+        for (let c = 0; c < width; c++) {
+          out.bytes(keys[c]!)
+          fields[c]!(out, row)
+        }
+        out.byte(0x7d)
+        out.byte(0x0a)
+      }
+    } catch (error) {
+      if (error !== hugeValue) throw error
+      out.take()
       const before = (c: number) => out.bytes(keys[c]!)
       const after = () => {
         out.byte(0x7d)
         out.byte(0x0a)
       }
-      return new Slices(slicedRows(out, n, fields, huge, "json", before, after))
-    }
-    out.reserve(n * (2 + width * (guessPerColumn + 8)))
-    for (let row = 0; row < n; row++) {
-      if (width === 0) out.byte(0x7b)
-      for (let c = 0; c < width; c++) {
-        out.bytes(keys[c]!)
-        fields[c]!(out, row)
-      }
-      out.byte(0x7d)
-      out.byte(0x0a)
+      return new Slices(slicedRows(out, n, fields, hugeStrings(chunk, this.varchars), "json", before, after))
     }
     return out.take()
   }

@@ -2,6 +2,7 @@ import { type DuckDBType, DuckDBTypeId, DuckDBVector } from "@duckdb/node-api"
 import { nestedReader } from "./JsonNested.js"
 import { temporalReader, timestampReader } from "./JsonTemporal.js"
 import {
+  hugeValueBytes,
   int64At,
   int128At,
   type NativeVector,
@@ -25,7 +26,8 @@ import {
   float32Text,
   uuidText
 } from "./ScalarText.js"
-import { fromText, isNull, type ValueReader, withJson } from "./ValueReader.js"
+import { hugeValue } from "./StringBytes.js"
+import { fromText, isNull, type JsonItem, type ValueReader, withJson } from "./ValueReader.js"
 
 const typed =
   <A extends ArrayLike<number>>(view: (vector: NativeVector, size: number) => A) =>
@@ -124,6 +126,21 @@ const varcharReader: ValueReader = {
     const items = new StringItems(vector, size)
     const validity = items.validity
     return (i) => (isNull(validity, i) ? "null" : JSON.stringify(items.stringAt(i)))
+  }
+}
+
+/**
+ * VARCHAR as JSON for the JSON format's own columns: a value above `hugeValueBytes` throws
+ * `hugeValue`, and the encoder encodes the chunk in slices (StringBytes.ts). Nested values and other
+ * formats read strings with `varcharReader`, which never throws.
+ */
+export const slicingVarcharJson = (vector: NativeVector, size: number): JsonItem => {
+  const items = new StringItems(vector, size)
+  const validity = items.validity
+  return (i) => {
+    if (isNull(validity, i)) return "null"
+    if (items.lengthAt(i) > hugeValueBytes) throw hugeValue
+    return JSON.stringify(items.stringAt(i))
   }
 }
 

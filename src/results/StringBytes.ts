@@ -1,7 +1,7 @@
 import { type DuckDBDataChunk, DuckDBTypeId } from "@duckdb/node-api"
 import { Output } from "./ByteOutput.js"
 import type { ResultColumn } from "./Encoder.js"
-import { chunkColumn, hugeValueBytes, isValid, StringItems, uint32sOf } from "./RawVector.js"
+import { chunkColumn, hugeValueBytes, isValid, StringItems } from "./RawVector.js"
 
 /**
  * Strings as bytes of CSV and JSON, written from DuckDB's UTF-8 without a JavaScript string; and the
@@ -134,6 +134,13 @@ export class Slices {
   constructor(readonly parts: Iterable<Uint8Array>) {}
 }
 
+/**
+ * Thrown by a writer that meets a huge value on the ordinary path; the encoder drops what it wrote
+ * of the chunk and starts it again in slices. The ordinary path thus pays one length comparison per
+ * VARCHAR value and nothing per chunk. One instance: it is a signal, never seen outside an encoder.
+ */
+export const hugeValue = new Error("a value above hugeValueBytes: encode the chunk in slices")
+
 /** All the parts at once, for callers that want one buffer (the transport does not). */
 export const drain = (bytes: Uint8Array | Slices): Uint8Array =>
   bytes instanceof Slices ? Buffer.concat([...bytes.parts]) : bytes
@@ -145,33 +152,14 @@ export const partBytes = sliceBytes
 export const varcharColumns = (columns: ReadonlyArray<ResultColumn>): ReadonlyArray<number> =>
   columns.flatMap((column, c) => (column.type.typeId === DuckDBTypeId.VARCHAR ? [c] : []))
 
-/**
- * Per column, the VARCHAR items of a chunk when one of its first `n` rows holds a huge value; none
- * when no row does (the common case, found by reading each VARCHAR item's length once).
- */
+/** Per VARCHAR column, its items in `chunk` (for `isHuge` and `stringSlices`). */
 export const hugeStrings = (
   chunk: DuckDBDataChunk,
-  varcharColumns: ReadonlyArray<number>,
-  n: number
-): ReadonlyArray<StringItems | undefined> | undefined => {
-  let found: Array<StringItems | undefined> | undefined
-  for (const c of varcharColumns) {
-    const vector = chunkColumn(chunk.chunk, c)
-    // Each item starts with its length: the longest, NULL items included (whose length means nothing).
-    const words = uint32sOf(vector, chunk.rowCount, 4)
-    let longest = 0
-    for (let row = 0; row < n; row++) if (words[4 * row]! > longest) longest = words[4 * row]!
-    if (longest <= hugeValueBytes) continue
-    const items = new StringItems(vector, chunk.rowCount)
-    for (let row = 0; row < n; row++) {
-      if (isHuge(items, row)) {
-        found ??= []
-        found[c] = items
-        break
-      }
-    }
-  }
-  return found
+  varcharColumns: ReadonlyArray<number>
+): ReadonlyArray<StringItems | undefined> => {
+  const items: Array<StringItems | undefined> = []
+  for (const c of varcharColumns) items[c] = new StringItems(chunkColumn(chunk.chunk, c), chunk.rowCount)
+  return items
 }
 
 /** Item `row` is a string longer than `hugeValueBytes` (a NULL item's length is not read as one). */

@@ -1,9 +1,18 @@
-import type { DuckDBDataChunk } from "@duckdb/node-api"
+import { type DuckDBDataChunk, DuckDBTypeId } from "@duckdb/node-api"
 import type { ResultColumn, ResultEncoder, ResultError, ResultSummary } from "./Encoder.js"
 import { contentTypeOf } from "./Format.js"
-import { valueReader } from "./JsonValues.js"
-import { chunkColumn, type StringItems } from "./RawVector.js"
-import { drain, hugeStrings, isHuge, partBytes, Slices, stringSlices, varcharColumns } from "./StringBytes.js"
+import { slicingVarcharJson, valueReader } from "./JsonValues.js"
+import { chunkColumn, type NativeVector, type StringItems } from "./RawVector.js"
+import {
+  drain,
+  hugeStrings,
+  hugeValue,
+  isHuge,
+  partBytes,
+  Slices,
+  stringSlices,
+  varcharColumns
+} from "./StringBytes.js"
 import { duckdbTypeName } from "./TypeName.js"
 import type { JsonItem, TextItem, ValueReader } from "./ValueReader.js"
 
@@ -17,10 +26,15 @@ const utf8 = (text: string): Uint8Array => (text.length === 0 ? empty : Buffer.f
 abstract class TextFormatEncoder {
   protected readers: ReadonlyArray<ValueReader> = []
   protected varchars: ReadonlyArray<number> = []
+  private jsonBinders: ReadonlyArray<(vector: NativeVector, size: number) => JsonItem> = []
 
   begin(columns: ReadonlyArray<ResultColumn>): Uint8Array {
     this.readers = columns.map((column) => valueReader(column.type))
     this.varchars = varcharColumns(columns)
+    // A VARCHAR column stops at a huge value, and the chunk is encoded in slices instead.
+    this.jsonBinders = columns.map((column, c) =>
+      column.type.typeId === DuckDBTypeId.VARCHAR ? slicingVarcharJson : this.readers[c]!.json
+    )
     return utf8(this.header(columns))
   }
 
@@ -28,7 +42,7 @@ abstract class TextFormatEncoder {
 
   protected bindJson(chunk: DuckDBDataChunk): ReadonlyArray<JsonItem> {
     const size = chunk.rowCount
-    return this.readers.map((reader, c) => reader.json(chunkColumn(chunk.chunk, c), size))
+    return this.jsonBinders.map((bind, c) => bind(chunkColumn(chunk.chunk, c), size))
   }
 
   protected bindText(chunk: DuckDBDataChunk): ReadonlyArray<TextItem> {
@@ -62,18 +76,19 @@ export class JsonEncoder extends TextFormatEncoder implements ResultEncoder {
     const n = Math.min(count, chunk.rowCount)
     if (n <= 0) return empty
     const items = this.bindJson(chunk)
-    const huge = hugeStrings(chunk, this.varchars, n)
-    if (huge !== undefined) {
-      const first = !this.rowsWritten
-      this.rowsWritten = true
-      return new Slices(slicedRows(items, huge, n, first))
-    }
     const width = items.length
     let out = ""
-    for (let r = 0; r < n; r++) {
-      out += r === 0 && !this.rowsWritten ? "[" : ",["
-      for (let c = 0; c < width; c++) out += c === 0 ? items[c]!(r) : `,${items[c]!(r)}`
-      out += "]"
+    try {
+      for (let r = 0; r < n; r++) {
+        out += r === 0 && !this.rowsWritten ? "[" : ",["
+        for (let c = 0; c < width; c++) out += c === 0 ? items[c]!(r) : `,${items[c]!(r)}`
+        out += "]"
+      }
+    } catch (error) {
+      if (error !== hugeValue) throw error
+      const first = !this.rowsWritten
+      this.rowsWritten = true
+      return new Slices(slicedRows(items, hugeStrings(chunk, this.varchars), n, first))
     }
     this.rowsWritten = true
     return utf8(out)

@@ -76,8 +76,9 @@ describe("a huge value is encoded in slices", () => {
     expect(response.complete).toBe(true)
     expect(response.body.length).toBe(want.length)
     expect(response.body.equals(want)).toBe(true)
-    // Well under 100 ms on an idle machine (seconds before slicing), with room for a loaded one.
-    expect(slowest).toBeLessThan(250)
-    expect(stall).toBeLessThan(250)
+    // 40–80 ms on a quiet machine, 1.1–3 s before slicing; room for a loaded one (load 10 on 2
+    // cores: up to 370 ms, the scheduler's pauses as much as the server's).
+    expect(slowest).toBeLessThan(600)
+    expect(stall).toBeLessThan(600)
   }, 60_000)
 })

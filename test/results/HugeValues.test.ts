@@ -87,8 +87,8 @@ describe("a huge string", () => {
     // 7 MB a value in 64 KiB slices (CSV reads each value twice: the quoting test, then the bytes).
     expect(parts.length).toBeGreaterThan(200)
     expect(Math.max(...parts.map((part) => part.length))).toBeLessThan(2 * 65_536 * 6)
-    // Milliseconds on an idle machine; the value whole took a second and more.
-    expect(slowest).toBeLessThan(50)
+    // 1–3 ms a part on an idle machine (the value whole took hundreds); room for a loaded one.
+    expect(slowest).toBeLessThan(100)
     expect(bytes.equals(expected(format, values))).toBe(true)
   })
 
