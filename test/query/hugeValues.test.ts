@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type RunningServer, startServer, testSettings } from "../support/TestServer.js"
@@ -61,23 +62,32 @@ describe("a huge value is encoded in slices", () => {
     "csv"
   ] as const)("%s: the same bytes as the whole value, and the event loop never stalls", async (format) => {
     const want = Buffer.from(expected[format](), "utf8")
+    // The body is hashed as it arrives rather than kept: joining 90 MB here would stall this
+    // process's event loop, which the server shares.
+    const hash = createHash("sha256")
+    let received = 0
+    const onData = (piece: Buffer) => {
+      hash.update(piece)
+      received += piece.length
+      return true
+    }
     // The query runs in DuckDB's threads; what is measured is the event loop while it is encoded.
     const histogram = monitorEventLoopDelay({ resolution: 10 })
     histogram.enable()
-    const pending = query(server.url, "default", { query: sql }, { format })
+    const pending = query(server.url, "default", { query: sql }, { format, keep: 0, onData })
     const slowest = await slowestHealth(pending)
     const response = await pending
     histogram.disable()
     const stall = histogram.max / 1e6
     console.info(
-      `${format}: ${response.body.length} bytes, slowest /health ${Math.round(slowest)} ms, worst event-loop delay ${Math.round(stall)} ms`
+      `${format}: ${received} bytes, slowest /health ${Math.round(slowest)} ms, worst event-loop delay ${Math.round(stall)} ms`
     )
     expect(response.status).toBe(200)
     expect(response.complete).toBe(true)
-    expect(response.body.length).toBe(want.length)
-    expect(response.body.equals(want)).toBe(true)
-    // 40–80 ms on a quiet machine, 1.1–3 s before slicing; room for a loaded one (load 10 on 2
-    // cores: up to 370 ms, the scheduler's pauses as much as the server's).
+    expect(received).toBe(want.length)
+    expect(hash.digest("hex")).toBe(createHash("sha256").update(want).digest("hex"))
+    // 1.1–3 s before slicing. Now 30–150 ms on 2 cores at load 5–6 and up to 450 ms at load 10:
+    // the scheduler's pauses as much as the server's; room for such a machine.
     expect(slowest).toBeLessThan(600)
     expect(stall).toBeLessThan(600)
   }, 60_000)
