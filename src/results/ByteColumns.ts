@@ -4,7 +4,6 @@ import type { ResultColumn } from "./Encoder.js"
 import { valueReader } from "./JsonValues.js"
 import {
   bytesOf,
-  hugeValueBytes,
   isValid,
   type NativeVector,
   StringItems,
@@ -70,7 +69,7 @@ const varchars =
     const items = new StringItems(vector, size)
     const write = dialect === "csv" ? csvString : jsonString
     return orNull(dialect, items.validity, (out, row) => {
-      if (items.lengthAt(row) > hugeValueBytes) throw hugeValue
+      if (items.isHugeAt(row)) throw hugeValue
       write(out, items.bytesAt(row))
     })
   }

@@ -2,7 +2,6 @@ import { type DuckDBType, DuckDBTypeId, DuckDBVector } from "@duckdb/node-api"
 import { nestedReader } from "./JsonNested.js"
 import { temporalReader, timestampReader } from "./JsonTemporal.js"
 import {
-  hugeValueBytes,
   int64At,
   int128At,
   type NativeVector,
@@ -139,7 +138,7 @@ export const slicingVarcharJson = (vector: NativeVector, size: number): JsonItem
   const validity = items.validity
   return (i) => {
     if (isNull(validity, i)) return "null"
-    if (items.lengthAt(i) > hugeValueBytes) throw hugeValue
+    if (items.isHugeAt(i)) throw hugeValue
     return JSON.stringify(items.stringAt(i))
   }
 }

@@ -164,6 +164,11 @@ export class StringItems {
     return this.words[4 * index]!
   }
 
+  /** Longer than `hugeValueBytes`: to be encoded in slices (its validity is not checked here). */
+  isHugeAt(index: number): boolean {
+    return this.words[4 * index]! > hugeValueBytes
+  }
+
   /** The item's bytes; a view into DuckDB's memory, valid while the chunk is. */
   bytesAt(index: number): Uint8Array {
     const length = this.words[4 * index]!

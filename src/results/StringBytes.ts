@@ -1,7 +1,7 @@
 import { type DuckDBDataChunk, DuckDBTypeId } from "@duckdb/node-api"
 import { Output } from "./ByteOutput.js"
 import type { ResultColumn } from "./Encoder.js"
-import { chunkColumn, hugeValueBytes, isValid, StringItems } from "./RawVector.js"
+import { chunkColumn, isValid, StringItems } from "./RawVector.js"
 
 /**
  * Strings as bytes of CSV and JSON, written from DuckDB's UTF-8 without a JavaScript string; and the
@@ -164,4 +164,4 @@ export const hugeStrings = (
 
 /** Item `row` is a string longer than `hugeValueBytes` (a NULL item's length is not read as one). */
 export const isHuge = (items: StringItems | undefined, row: number): items is StringItems =>
-  items !== undefined && items.lengthAt(row) > hugeValueBytes && isValid(items.validity, row)
+  items !== undefined && items.isHugeAt(row) && isValid(items.validity, row)
