@@ -164,4 +164,4 @@ export const hugeStrings = (
 
 /** Item `row` is a string longer than `hugeValueBytes` (a NULL item's length is not read as one). */
 export const isHuge = (items: StringItems | undefined, row: number): items is StringItems =>
-  items !== undefined && items.isHugeAt(row) && isValid(items.validity, row)
+  items?.isHugeAt(row) === true && isValid(items.validity, row)
