@@ -158,7 +158,7 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
         context.rowsReturned = rowCount
         if (bytes instanceof Slices) {
           // A huge value: one part per turn of the event loop, so other requests are served meanwhile.
-          for (const part of bytes.parts) {
+          for (const part of bytes.parts()) {
             await emit(part)
             await nextTurn(signal)
           }

@@ -9,6 +9,7 @@ import {
   hugeStrings,
   hugeValue,
   isHuge,
+  markerUnlessCut,
   partBytes,
   Slices,
   stringSlices,
@@ -120,6 +121,7 @@ export class NdjsonEncoder implements ResultEncoder {
   private keys: ReadonlyArray<Buffer> = []
   private varchars: ReadonlyArray<number> = []
   private readonly out = new Output()
+  private slices: Slices | undefined
 
   begin(columns: ReadonlyArray<ResultColumn>): Uint8Array {
     this.writers = columns.map((column) => columnWriter(column, "json"))
@@ -160,7 +162,10 @@ export class NdjsonEncoder implements ResultEncoder {
         out.byte(0x7d)
         out.byte(0x0a)
       }
-      return new Slices(slicedRows(out, n, fields, hugeStrings(chunk, this.varchars), "json", before, after))
+      this.slices = new Slices(
+        slicedRows(out, n, fields, hugeStrings(chunk, this.varchars), "json", before, after)
+      )
+      return this.slices
     }
     return out.take()
   }
@@ -170,6 +175,6 @@ export class NdjsonEncoder implements ResultEncoder {
   }
 
   abort(error: ResultError): Uint8Array {
-    return Buffer.from(`{"$error":${errorJson(error)}}\n`, "utf8")
+    return markerUnlessCut(this.slices, () => Buffer.from(`{"$error":${errorJson(error)}}\n`, "utf8"))
   }
 }

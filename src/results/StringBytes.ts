@@ -131,8 +131,23 @@ export const stringSlices = (
  * the path of ordinary chunks.
  */
 export class Slices {
-  constructor(readonly parts: Iterable<Uint8Array>) {}
+  /** Every part was taken: a stop before that cuts the result inside a value. */
+  finished = false
+
+  constructor(private readonly source: Iterable<Uint8Array>) {}
+
+  *parts(): Generator<Uint8Array> {
+    yield* this.source
+    this.finished = true
+  }
 }
+
+/**
+ * The abort marker, unless the result was cut inside a huge value: a marker there would be read as
+ * the rest of the value (or break a UTF-8 sequence); the broken transfer is the signal instead.
+ */
+export const markerUnlessCut = (slices: Slices | undefined, marker: () => Uint8Array): Uint8Array =>
+  slices !== undefined && !slices.finished ? new Uint8Array(0) : marker()
 
 /**
  * Thrown by a writer that meets a huge value on the ordinary path; the encoder drops what it wrote
@@ -143,7 +158,7 @@ export const hugeValue = new Error("a value above hugeValueBytes: encode the chu
 
 /** All the parts at once, for callers that want one buffer (the transport does not). */
 export const drain = (bytes: Uint8Array | Slices): Uint8Array =>
-  bytes instanceof Slices ? Buffer.concat([...bytes.parts]) : bytes
+  bytes instanceof Slices ? Buffer.concat([...bytes.parts()]) : bytes
 
 /** Parts end at row boundaries once this many bytes are pending: small values add up too. */
 export const partBytes = sliceBytes

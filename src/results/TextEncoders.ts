@@ -8,6 +8,7 @@ import {
   hugeStrings,
   hugeValue,
   isHuge,
+  markerUnlessCut,
   partBytes,
   Slices,
   stringSlices,
@@ -59,6 +60,7 @@ export class JsonEncoder extends TextFormatEncoder implements ResultEncoder {
   readonly format = "json"
   readonly mediaType = contentTypeOf("json")
   private rowsWritten = false
+  private slices: Slices | undefined
 
   protected header(columns: ReadonlyArray<ResultColumn>): string {
     const described = columns.map(
@@ -88,7 +90,8 @@ export class JsonEncoder extends TextFormatEncoder implements ResultEncoder {
       if (error !== hugeValue) throw error
       const first = !this.rowsWritten
       this.rowsWritten = true
-      return new Slices(slicedRows(items, hugeStrings(chunk, this.varchars), n, first))
+      this.slices = new Slices(slicedRows(items, hugeStrings(chunk, this.varchars), n, first))
+      return this.slices
     }
     this.rowsWritten = true
     return utf8(out)
@@ -99,7 +102,7 @@ export class JsonEncoder extends TextFormatEncoder implements ResultEncoder {
   }
 
   abort(error: ResultError): Uint8Array {
-    return utf8(`],"error":${errorJson(error)}}`)
+    return markerUnlessCut(this.slices, () => utf8(`],"error":${errorJson(error)}}`))
   }
 }
 

@@ -62,7 +62,7 @@ const slicedFirstChunk = async (sql: string, format: TextFormat) => {
   const parts: Array<Uint8Array> = []
   let slowest = 0
   if (out instanceof Slices) {
-    const iterator = out.parts[Symbol.iterator]()
+    const iterator = out.parts()
     for (;;) {
       const started = performance.now()
       const next = iterator.next()
@@ -117,5 +117,28 @@ describe("the threshold", () => {
     encoder.begin(result.columnNames().map((name, i) => ({ name, type: result.columnType(i) })))
     const chunk = (await result.fetchChunk())!
     expect(encoder.sliced(chunk, chunk.rowCount)).toBeInstanceOf(Uint8Array)
+  })
+})
+
+describe("a result cut inside a huge value", () => {
+  const sql = `SELECT repeat(${unitSql}, 100000) AS v`
+  it.each([
+    "json",
+    "ndjson"
+  ] as const)("%s: no error marker inside the value; the marker once the value is whole", async (format) => {
+    const result = await connection.stream(sql)
+    const columns = result.columnNames().map((name, i) => ({ name, type: result.columnType(i) }))
+    const error = { code: "query_timeout", message: "stopped" }
+    const cut = makeEncoder(format)
+    cut.begin(columns)
+    const chunk = (await result.fetchChunk())!
+    const parts = (cut.sliced(chunk, 1) as Slices).parts()
+    parts.next()
+    parts.next()
+    expect(cut.abort(error).length).toBe(0)
+    const whole = makeEncoder(format)
+    whole.begin(columns)
+    expect([...(whole.sliced(chunk, 1) as Slices).parts()].length).toBeGreaterThan(2)
+    expect(Buffer.from(whole.abort(error)).toString("utf8")).toContain("query_timeout")
   })
 })
