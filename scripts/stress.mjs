@@ -189,7 +189,8 @@ const phases = [
     sql: () => "SELECT count(*) FROM range(100000000000) t(i) WHERE i % 7 = 3"
   },
   { name: "huge-string", parallel: 1, sql: () => "SELECT length(repeat('x', 3000000000))" },
-  { name: "huge-value", parallel: 1, sql: () => `SELECT repeat('"/a', 100000000) AS v`, known: true }
+  // A 300 MB string in JSON: encoded in slices, other requests served between them.
+  { name: "huge-value", parallel: 1, sql: () => `SELECT repeat('"/a', 100000000) AS v` }
 ].filter((phase) => args.only === undefined || args.only.split(",").includes(phase.name))
 
 const results = []
@@ -244,8 +245,7 @@ for (const phase of phases) {
     select42ErrorRate:
       victim.ms.length === 0 ? 1 : Math.round((victim.errors / victim.ms.length) * 1000) / 1000,
     select42P99Ms: Math.round(percentile(victim.ms, 99)),
-    peakRssMiB: peakRss,
-    known: phase.known === true
+    peakRssMiB: peakRss
   }
   result.ok =
     result.alive && result.healthP99Ms < 100 && result.select42P99Ms < 1_000 && result.select42ErrorRate === 0
@@ -262,12 +262,10 @@ for (const r of results) {
       r.select42
     ).padEnd(12)} ${String(r.select42ErrorRate).padEnd(5)} ${String(r.select42P99Ms).padEnd(7)} ${String(
       r.peakRssMiB
-    ).padEnd(
-      13
-    )} ${JSON.stringify(r.attacker.statuses)}${r.ok ? "" : r.known ? "  (known: not yet fixed)" : "  MISSED"}`
+    ).padEnd(13)} ${JSON.stringify(r.attacker.statuses)}${r.ok ? "" : "  MISSED"}`
   )
 }
 if (exited !== undefined) console.log(`\nTHE SERVER DIED: ${JSON.stringify(exited)}`)
 await stop()
-const missed = results.some((r) => !r.ok && !r.known) || exited !== undefined
+const missed = results.some((r) => !r.ok) || exited !== undefined
 process.exit(missed ? 1 : 0)

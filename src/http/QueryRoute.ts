@@ -9,6 +9,7 @@ import {
 } from "../domain/Errors.js"
 import { makeEncoder, type ResultEncoder } from "../results/Encoder.js"
 import { negotiateFormat } from "../results/Format.js"
+import { Slices } from "../results/StringBytes.js"
 import { AppConfig } from "../services/AppConfig.js"
 import { InstanceRegistry } from "../services/InstanceRegistry.js"
 import { type Cursor, type QueryInput, QueryRunner, type StopSignal } from "../services/QueryRunner.js"
@@ -18,6 +19,14 @@ import { spannedPromise } from "../services/Tracing.js"
 import { readJsonBody } from "./Body.js"
 import type { RequestContext } from "./RequestContext.js"
 import { writeError } from "./Responses.js"
+
+/** Lets the event loop run other work; a stop that came meanwhile ends the result. */
+const nextTurn = (signal: StopSignal): Promise<void> =>
+  new Promise((resolve, reject) =>
+    setImmediate(() =>
+      signal.stopped ? reject(new Cancelled({ message: "the query was stopped" })) : resolve()
+    )
+  )
 
 /** Results that fit in this many bytes are sent whole, with a Content-Length; larger ones stream. */
 const wholeResponseBytes = 1 << 20
@@ -122,6 +131,20 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
       let rowCount = 0
       let truncated = false
       let streaming = false
+      /** Buffers `bytes` while the result fits in `wholeResponseBytes`, then streams. */
+      const emit = async (bytes: Uint8Array): Promise<void> => {
+        if (streaming) {
+          await write(res, bytes, signal)
+          return
+        }
+        parts.push(bytes)
+        buffered += bytes.length
+        if (buffered > wholeResponseBytes) {
+          streaming = true
+          res.writeHead(200, { "content-type": encoder.mediaType, trailer: "X-Result-Truncated" })
+          for (const part of parts.splice(0)) await write(res, part, signal)
+        }
+      }
       while (true) {
         const chunk = await cursor.next()
         if (chunk === undefined) break
@@ -130,19 +153,17 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
           break
         }
         const take = Math.min(chunk.rowCount, maxRows - rowCount)
-        const bytes = encoder.rows(chunk, take)
+        const bytes = encoder.sliced(chunk, take)
         rowCount += take
         context.rowsReturned = rowCount
-        if (streaming) {
-          await write(res, bytes, signal)
-        } else {
-          parts.push(bytes)
-          buffered += bytes.length
-          if (buffered > wholeResponseBytes) {
-            streaming = true
-            res.writeHead(200, { "content-type": encoder.mediaType, trailer: "X-Result-Truncated" })
-            for (const part of parts.splice(0)) await write(res, part, signal)
+        if (bytes instanceof Slices) {
+          // A huge value: one part per turn of the event loop, so other requests are served meanwhile.
+          for (const part of bytes.parts()) {
+            await emit(part)
+            await nextTurn(signal)
           }
+        } else {
+          await emit(bytes)
         }
         if (take < chunk.rowCount) {
           truncated = true

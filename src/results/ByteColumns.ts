@@ -13,6 +13,7 @@ import {
   type Validity,
   validityOf
 } from "./RawVector.js"
+import { csvString, hugeValue, jsonString } from "./StringBytes.js"
 import { dateText } from "./Temporal.js"
 import { csvField } from "./TextEncoders.js"
 import type { ValueReader } from "./ValueReader.js"
@@ -28,11 +29,7 @@ export type Dialect = "csv" | "json"
 export type FieldWriter = (out: Output, row: number) => void
 export type ColumnWriter = (vector: NativeVector, size: number) => FieldWriter
 
-const comma = 0x2c
 const quote = 0x22
-const backslash = 0x5c
-const cr = 0x0d
-const lf = 0x0a
 const nullJson = Buffer.from("null", "latin1")
 
 const orNull =
@@ -66,58 +63,15 @@ const int64s =
     })
   }
 
-const csvNeedsQuotes = (bytes: Uint8Array): boolean => {
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i]!
-    if (b === comma || b === quote || b === cr || b === lf) return true
-  }
-  return false
-}
-
-const csvString = (out: Output, bytes: Uint8Array): void => {
-  if (bytes.length === 0) {
-    out.byte(quote)
-    out.byte(quote)
-  } else if (!csvNeedsQuotes(bytes)) {
-    out.bytes(bytes)
-  } else {
-    out.byte(quote)
-    for (let i = 0; i < bytes.length; i++) {
-      if (bytes[i] === quote) out.byte(quote)
-      out.byte(bytes[i]!)
-    }
-    out.byte(quote)
-  }
-}
-
-const hex = "0123456789abcdef"
-const shortEscapes: Record<number, number> = { 8: 0x62, 9: 0x74, 10: 0x6e, 12: 0x66, 13: 0x72 }
-
-/** A JSON string as `JSON.stringify` writes it (DuckDB's strings are valid UTF-8: bytes pass through). */
-const jsonString = (out: Output, bytes: Uint8Array): void => {
-  out.byte(quote)
-  let clean = 0
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i]!
-    if (b >= 0x20 && b !== quote && b !== backslash) continue
-    if (i > clean) out.bytes(bytes.subarray(clean, i))
-    out.byte(backslash)
-    const short = shortEscapes[b]
-    if (b === quote || b === backslash) out.byte(b)
-    else if (short !== undefined) out.byte(short)
-    else out.ascii(`u00${hex[b >> 4]}${hex[b & 15]}`)
-    clean = i + 1
-  }
-  if (bytes.length > clean) out.bytes(clean === 0 ? bytes : bytes.subarray(clean))
-  out.byte(quote)
-}
-
 const varchars =
   (dialect: Dialect): ColumnWriter =>
   (vector, size) => {
     const items = new StringItems(vector, size)
     const write = dialect === "csv" ? csvString : jsonString
-    return orNull(dialect, items.validity, (out, row) => write(out, items.bytesAt(row)))
+    return orNull(dialect, items.validity, (out, row) => {
+      if (items.isHugeAt(row)) throw hugeValue
+      write(out, items.bytesAt(row))
+    })
   }
 
 /** Dates repeat in most results and their text never changes: bytes kept for up to 65,536 days. */

@@ -2,6 +2,7 @@ import type { DuckDBDataChunk, DuckDBType } from "@duckdb/node-api"
 import { ArrowEncoder } from "./ArrowEncoder.js"
 import { CsvEncoder, NdjsonEncoder } from "./ByteEncoders.js"
 import type { ResultFormat } from "./Format.js"
+import type { Slices } from "./StringBytes.js"
 import { JsonEncoder } from "./TextEncoders.js"
 
 export interface ResultColumn {
@@ -39,6 +40,11 @@ export interface ResultEncoder {
   begin(columns: ReadonlyArray<ResultColumn>): Uint8Array
   /** Encodes rows [0, count) of `chunk`. */
   rows(chunk: DuckDBDataChunk, count: number): Uint8Array
+  /**
+   * The same bytes as `rows`; but a chunk holding a value too large to encode in one turn of the
+   * event loop comes as `Slices`, whose parts the caller drains with a yield between parts.
+   */
+  sliced(chunk: DuckDBDataChunk, count: number): Uint8Array | Slices
   end(summary: ResultSummary): Uint8Array
   abort(error: ResultError): Uint8Array
 }

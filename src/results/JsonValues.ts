@@ -25,7 +25,8 @@ import {
   float32Text,
   uuidText
 } from "./ScalarText.js"
-import { fromText, isNull, type ValueReader, withJson } from "./ValueReader.js"
+import { hugeValue } from "./StringBytes.js"
+import { fromText, isNull, type JsonItem, type ValueReader, withJson } from "./ValueReader.js"
 
 const typed =
   <A extends ArrayLike<number>>(view: (vector: NativeVector, size: number) => A) =>
@@ -124,6 +125,21 @@ const varcharReader: ValueReader = {
     const items = new StringItems(vector, size)
     const validity = items.validity
     return (i) => (isNull(validity, i) ? "null" : JSON.stringify(items.stringAt(i)))
+  }
+}
+
+/**
+ * VARCHAR as JSON for the JSON format's own columns: a value above `hugeValueBytes` throws
+ * `hugeValue`, and the encoder encodes the chunk in slices (StringBytes.ts). Nested values and other
+ * formats read strings with `varcharReader`, which never throws.
+ */
+export const slicingVarcharJson = (vector: NativeVector, size: number): JsonItem => {
+  const items = new StringItems(vector, size)
+  const validity = items.validity
+  return (i) => {
+    if (isNull(validity, i)) return "null"
+    if (items.isHugeAt(i)) throw hugeValue
+    return JSON.stringify(items.stringAt(i))
   }
 }
 

@@ -61,6 +61,12 @@ export const float64sOf = (vector: NativeVector, size: number): Float64Array => 
 const twoTo32 = 4294967296
 
 /**
+ * Strings longer than this are encoded a slice at a time (StringBytes.ts), and never copied out of
+ * DuckDB together with their neighbours (`findRuns`): only when one is asked for whole.
+ */
+export const hugeValueBytes = 64 * 1024
+
+/**
  * The signed 64-bit integer at item `index` of a `uint32sOf(…, 2)` view, as a number when it is
  * within ±(2^53−1), else `undefined` so the caller takes the exact BigInt path.
  */
@@ -158,6 +164,11 @@ export class StringItems {
     return this.words[4 * index]!
   }
 
+  /** Longer than `hugeValueBytes`: to be encoded in slices (its validity is not checked here). */
+  isHugeAt(index: number): boolean {
+    return this.words[4 * index]! > hugeValueBytes
+  }
+
   /** The item's bytes; a view into DuckDB's memory, valid while the chunk is. */
   bytesAt(index: number): Uint8Array {
     const length = this.words[4 * index]!
@@ -174,6 +185,28 @@ export class StringItems {
     const run = this.runAt(index)
     const start = this.offsetInRun![index]!
     return run.toString("utf8", start, start + length)
+  }
+
+  /**
+   * Reads item `index` (valid and longer than 12 bytes) a range at a time, each range copied on its
+   * own: DuckDB's bytes are only reachable through a copy, and a huge value copied whole takes tens
+   * of milliseconds.
+   */
+  rangeReader(index: number): (start: number, end: number) => Uint8Array {
+    const high = this.words[4 * index + 3]!
+    if (high >= 2097152) {
+      const whole = this.bytesAt(index)
+      return (start, end) => whole.subarray(start, end)
+    }
+    const pointer = high * twoTo32 + this.words[4 * index + 2]!
+    // A string_t of our own whose pointer walks along the value.
+    const cell = new Uint32Array(2)
+    return (start, end) => {
+      const at = pointer + start
+      cell[0] = at % twoTo32
+      cell[1] = Math.floor(at / twoTo32)
+      return duckdb.get_data_from_pointer(cell.buffer, 0, end - start)
+    }
   }
 
   private runAt(index: number): Buffer {
@@ -215,7 +248,7 @@ export class StringItems {
     }
     for (let i = 0; i < size; i++) {
       const length = words[4 * i]!
-      if (length <= 12 || !isValid(this.validity, i)) continue
+      if (length <= 12 || length > hugeValueBytes || !isValid(this.validity, i)) continue
       const high = words[4 * i + 3]!
       if (high >= 2097152) continue
       const pointer = high * twoTo32 + words[4 * i + 2]!

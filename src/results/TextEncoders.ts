@@ -1,8 +1,19 @@
-import type { DuckDBDataChunk } from "@duckdb/node-api"
+import { type DuckDBDataChunk, DuckDBTypeId } from "@duckdb/node-api"
 import type { ResultColumn, ResultEncoder, ResultError, ResultSummary } from "./Encoder.js"
 import { contentTypeOf } from "./Format.js"
-import { valueReader } from "./JsonValues.js"
-import { chunkColumn } from "./RawVector.js"
+import { slicingVarcharJson, valueReader } from "./JsonValues.js"
+import { chunkColumn, type NativeVector, type StringItems } from "./RawVector.js"
+import {
+  drain,
+  hugeStrings,
+  hugeValue,
+  isHuge,
+  markerUnlessCut,
+  partBytes,
+  Slices,
+  stringSlices,
+  varcharColumns
+} from "./StringBytes.js"
 import { duckdbTypeName } from "./TypeName.js"
 import type { JsonItem, TextItem, ValueReader } from "./ValueReader.js"
 
@@ -15,9 +26,16 @@ const utf8 = (text: string): Uint8Array => (text.length === 0 ? empty : Buffer.f
  */
 abstract class TextFormatEncoder {
   protected readers: ReadonlyArray<ValueReader> = []
+  protected varchars: ReadonlyArray<number> = []
+  private jsonBinders: ReadonlyArray<(vector: NativeVector, size: number) => JsonItem> = []
 
   begin(columns: ReadonlyArray<ResultColumn>): Uint8Array {
     this.readers = columns.map((column) => valueReader(column.type))
+    this.varchars = varcharColumns(columns)
+    // A VARCHAR column stops at a huge value, and the chunk is encoded in slices instead.
+    this.jsonBinders = columns.map((column, c) =>
+      column.type.typeId === DuckDBTypeId.VARCHAR ? slicingVarcharJson : this.readers[c]!.json
+    )
     return utf8(this.header(columns))
   }
 
@@ -25,7 +43,7 @@ abstract class TextFormatEncoder {
 
   protected bindJson(chunk: DuckDBDataChunk): ReadonlyArray<JsonItem> {
     const size = chunk.rowCount
-    return this.readers.map((reader, c) => reader.json(chunkColumn(chunk.chunk, c), size))
+    return this.jsonBinders.map((bind, c) => bind(chunkColumn(chunk.chunk, c), size))
   }
 
   protected bindText(chunk: DuckDBDataChunk): ReadonlyArray<TextItem> {
@@ -42,6 +60,7 @@ export class JsonEncoder extends TextFormatEncoder implements ResultEncoder {
   readonly format = "json"
   readonly mediaType = contentTypeOf("json")
   private rowsWritten = false
+  private slices: Slices | undefined
 
   protected header(columns: ReadonlyArray<ResultColumn>): string {
     const described = columns.map(
@@ -52,15 +71,27 @@ export class JsonEncoder extends TextFormatEncoder implements ResultEncoder {
   }
 
   rows(chunk: DuckDBDataChunk, count: number): Uint8Array {
+    return drain(this.sliced(chunk, count))
+  }
+
+  sliced(chunk: DuckDBDataChunk, count: number): Uint8Array | Slices {
     const n = Math.min(count, chunk.rowCount)
     if (n <= 0) return empty
     const items = this.bindJson(chunk)
     const width = items.length
     let out = ""
-    for (let r = 0; r < n; r++) {
-      out += r === 0 && !this.rowsWritten ? "[" : ",["
-      for (let c = 0; c < width; c++) out += c === 0 ? items[c]!(r) : `,${items[c]!(r)}`
-      out += "]"
+    try {
+      for (let r = 0; r < n; r++) {
+        out += r === 0 && !this.rowsWritten ? "[" : ",["
+        for (let c = 0; c < width; c++) out += c === 0 ? items[c]!(r) : `,${items[c]!(r)}`
+        out += "]"
+      }
+    } catch (error) {
+      if (error !== hugeValue) throw error
+      const first = !this.rowsWritten
+      this.rowsWritten = true
+      this.slices = new Slices(slicedRows(items, hugeStrings(chunk, this.varchars), n, first))
+      return this.slices
     }
     this.rowsWritten = true
     return utf8(out)
@@ -71,8 +102,38 @@ export class JsonEncoder extends TextFormatEncoder implements ResultEncoder {
   }
 
   abort(error: ResultError): Uint8Array {
-    return utf8(`],"error":${errorJson(error)}}`)
+    return markerUnlessCut(this.slices, () => utf8(`],"error":${errorJson(error)}}`))
   }
+}
+
+/** The loop of `JsonEncoder.rows` with huge strings in slices (see StringBytes.ts). */
+function* slicedRows(
+  items: ReadonlyArray<JsonItem>,
+  huge: ReadonlyArray<StringItems | undefined>,
+  n: number,
+  first: boolean
+): Generator<Uint8Array> {
+  let out = ""
+  for (let r = 0; r < n; r++) {
+    out += r === 0 && first ? "[" : ",["
+    for (let c = 0; c < items.length; c++) {
+      if (c > 0) out += ","
+      const strings = huge[c]
+      if (isHuge(strings, r)) {
+        yield utf8(out)
+        out = ""
+        yield* stringSlices("json", strings, r)
+      } else {
+        out += items[c]!(r)
+      }
+    }
+    out += "]"
+    if (out.length >= partBytes) {
+      yield utf8(out)
+      out = ""
+    }
+  }
+  yield utf8(out)
 }
 
 /**

@@ -1,0 +1,182 @@
+import { type DuckDBDataChunk, DuckDBTypeId } from "@duckdb/node-api"
+import { Output } from "./ByteOutput.js"
+import type { ResultColumn } from "./Encoder.js"
+import { chunkColumn, isValid, StringItems } from "./RawVector.js"
+
+/**
+ * Strings as bytes of CSV and JSON, written from DuckDB's UTF-8 without a JavaScript string; and the
+ * same for a huge string in slices. Encoding one value of tens of megabytes in one go holds the event
+ * loop for seconds (every other request waits), so a value above `hugeValueBytes` (RawVector.ts) is encoded
+ * `sliceBytes` at a time and the transport yields to the event loop between slices. Escaping is per
+ * byte, so a slice boundary anywhere gives the same bytes as the whole value. Each slice is read
+ * from DuckDB on its own (`read`), so no step copies the whole value either.
+ */
+const sliceBytes = 64 * 1024
+
+const comma = 0x2c
+const quote = 0x22
+const backslash = 0x5c
+const cr = 0x0d
+const lf = 0x0a
+const empty = new Uint8Array(0)
+
+const csvNeedsQuotes = (bytes: Uint8Array): boolean => {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!
+    if (b === comma || b === quote || b === cr || b === lf) return true
+  }
+  return false
+}
+
+/** The inside of a quoted CSV field: quotes doubled. */
+const csvQuoted = (out: Output, bytes: Uint8Array): void => {
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] === quote) out.byte(quote)
+    out.byte(bytes[i]!)
+  }
+}
+
+export const csvString = (out: Output, bytes: Uint8Array): void => {
+  if (bytes.length === 0) {
+    out.byte(quote)
+    out.byte(quote)
+  } else if (!csvNeedsQuotes(bytes)) {
+    out.bytes(bytes)
+  } else {
+    out.byte(quote)
+    csvQuoted(out, bytes)
+    out.byte(quote)
+  }
+}
+
+const hex = "0123456789abcdef"
+const shortEscapes: Record<number, number> = { 8: 0x62, 9: 0x74, 10: 0x6e, 12: 0x66, 13: 0x72 }
+
+/** The inside of a JSON string as `JSON.stringify` writes it (DuckDB's strings are valid UTF-8: bytes pass through). */
+const jsonEscaped = (out: Output, bytes: Uint8Array): void => {
+  let clean = 0
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!
+    if (b >= 0x20 && b !== quote && b !== backslash) continue
+    if (i > clean) out.bytes(bytes.subarray(clean, i))
+    out.byte(backslash)
+    const short = shortEscapes[b]
+    if (b === quote || b === backslash) out.byte(b)
+    else if (short !== undefined) out.byte(short)
+    else out.ascii(`u00${hex[b >> 4]}${hex[b & 15]}`)
+    clean = i + 1
+  }
+  if (bytes.length > clean) out.bytes(clean === 0 ? bytes : bytes.subarray(clean))
+}
+
+export const jsonString = (out: Output, bytes: Uint8Array): void => {
+  out.byte(quote)
+  jsonEscaped(out, bytes)
+  out.byte(quote)
+}
+
+/** Reads bytes [start, end) of a huge value. */
+type Read = (start: number, end: number) => Uint8Array
+
+/** A huge string as JSON, one slice of its bytes per part. */
+function* jsonSlices(length: number, read: Read): Generator<Uint8Array> {
+  const out = new Output()
+  out.byte(quote)
+  for (let start = 0; start < length; start += sliceBytes) {
+    const end = Math.min(start + sliceBytes, length)
+    jsonEscaped(out, read(start, end))
+    if (end === length) out.byte(quote)
+    yield out.take()
+  }
+}
+
+/**
+ * A huge string as a CSV field. Whether it needs quotes is known only at its end, so the test runs
+ * first, a slice per part (empty parts). Every part is a copy the caller owns: the transport may keep
+ * it after the chunk it comes from is gone.
+ */
+function* csvSlices(length: number, read: Read): Generator<Uint8Array> {
+  let quoted = false
+  for (let start = 0; start < length && !quoted; start += sliceBytes) {
+    quoted = csvNeedsQuotes(read(start, Math.min(start + sliceBytes, length)))
+    yield empty
+  }
+  const out = new Output()
+  if (quoted) out.byte(quote)
+  for (let start = 0; start < length; start += sliceBytes) {
+    const end = Math.min(start + sliceBytes, length)
+    if (!quoted) {
+      yield read(start, end)
+      continue
+    }
+    csvQuoted(out, read(start, end))
+    if (end === length) out.byte(quote)
+    yield out.take()
+  }
+}
+
+/** Item `row` of `items`, a huge string, as CSV or JSON in parts. */
+export const stringSlices = (
+  dialect: "csv" | "json",
+  items: StringItems,
+  row: number
+): Generator<Uint8Array> =>
+  dialect === "csv"
+    ? csvSlices(items.lengthAt(row), items.rangeReader(row))
+    : jsonSlices(items.lengthAt(row), items.rangeReader(row))
+
+/**
+ * The bytes of a chunk that holds a huge value, as parts that each take a bounded amount of work;
+ * whoever drains them yields to the event loop between parts. Used once per such chunk, never on
+ * the path of ordinary chunks.
+ */
+export class Slices {
+  /** Every part was taken: a stop before that cuts the result inside a value. */
+  finished = false
+
+  constructor(private readonly source: Iterable<Uint8Array>) {}
+
+  *parts(): Generator<Uint8Array> {
+    yield* this.source
+    this.finished = true
+  }
+}
+
+/**
+ * The abort marker, unless the result was cut inside a huge value: a marker there would be read as
+ * the rest of the value (or break a UTF-8 sequence); the broken transfer is the signal instead.
+ */
+export const markerUnlessCut = (slices: Slices | undefined, marker: () => Uint8Array): Uint8Array =>
+  slices !== undefined && !slices.finished ? new Uint8Array(0) : marker()
+
+/**
+ * Thrown by a writer that meets a huge value on the ordinary path; the encoder drops what it wrote
+ * of the chunk and starts it again in slices. The ordinary path thus pays one length comparison per
+ * VARCHAR value and nothing per chunk. One instance: it is a signal, never seen outside an encoder.
+ */
+export const hugeValue = new Error("a value above hugeValueBytes: encode the chunk in slices")
+
+/** All the parts at once, for callers that want one buffer (the transport does not). */
+export const drain = (bytes: Uint8Array | Slices): Uint8Array =>
+  bytes instanceof Slices ? Buffer.concat([...bytes.parts()]) : bytes
+
+/** Parts end at row boundaries once this many bytes are pending: small values add up too. */
+export const partBytes = sliceBytes
+
+/** The columns whose values may be huge strings (a JSON column is a VARCHAR too). */
+export const varcharColumns = (columns: ReadonlyArray<ResultColumn>): ReadonlyArray<number> =>
+  columns.flatMap((column, c) => (column.type.typeId === DuckDBTypeId.VARCHAR ? [c] : []))
+
+/** Per VARCHAR column, its items in `chunk` (for `isHuge` and `stringSlices`). */
+export const hugeStrings = (
+  chunk: DuckDBDataChunk,
+  varcharColumns: ReadonlyArray<number>
+): ReadonlyArray<StringItems | undefined> => {
+  const items: Array<StringItems | undefined> = []
+  for (const c of varcharColumns) items[c] = new StringItems(chunkColumn(chunk.chunk, c), chunk.rowCount)
+  return items
+}
+
+/** Item `row` is a string longer than `hugeValueBytes` (a NULL item's length is not read as one). */
+export const isHuge = (items: StringItems | undefined, row: number): items is StringItems =>
+  items?.isHugeAt(row) === true && isValid(items.validity, row)

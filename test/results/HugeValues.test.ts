@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { makeEncoder, type ResultColumn } from "../../src/results/Encoder.js"
+import { hugeValueBytes } from "../../src/results/RawVector.js"
+import { Slices } from "../../src/results/StringBytes.js"
+import { type Connection, encode, openDuckDB } from "./encode.js"
+
+/**
+ * Strings above `hugeValueBytes` are encoded in slices (issue 13, finding 3): `sliced` hands the chunk
+ * over in parts that each take a bounded amount of work, and the bytes are those of the value
+ * encoded whole. Ordinary chunks keep the one-buffer path.
+ */
+let db: Awaited<ReturnType<typeof openDuckDB>>
+let connection: Connection
+beforeAll(async () => {
+  db = await openDuckDB()
+  connection = db.connection
+})
+afterAll(() => db.close())
+
+const formats = ["json", "ndjson", "csv"] as const
+type TextFormat = (typeof formats)[number]
+
+/** 7 bytes a unit, so slice boundaries fall inside `€`: `"`, `/`, a comma, LF, `€`, U+0001. */
+const unit = '"/,\n€\u0001'
+const unitSql = `'"/,' || chr(10) || '€' || chr(1)`
+
+/** Each format's bytes for rows of (i BIGINT, v VARCHAR), encoded whole by other means. */
+const expected = (format: TextFormat, values: ReadonlyArray<string | null>): Buffer => {
+  const rows = values.map((v, i) => [i, v] as const)
+  const text =
+    format === "json"
+      ? JSON.stringify({
+          columns: [
+            { name: "i", type: "BIGINT" },
+            { name: "v", type: "VARCHAR" }
+          ],
+          rows,
+          rowCount: values.length,
+          truncated: false
+        })
+      : format === "ndjson"
+        ? rows.map(([i, v]) => `${JSON.stringify({ i, v })}\n`).join("")
+        : `i,v\r\n${rows
+            .map(
+              ([i, v]) =>
+                `${i},${v === null ? "" : /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v}\r\n`
+            )
+            .join("")}`
+  return Buffer.from(text, "utf8")
+}
+
+/** The first chunk of `sql` through `format`'s `sliced`, its parts timed one by one. */
+const slicedFirstChunk = async (sql: string, format: TextFormat) => {
+  const result = await connection.stream(sql)
+  const columns: Array<ResultColumn> = result
+    .columnNames()
+    .map((name, i) => ({ name, type: result.columnType(i) }))
+  const encoder = makeEncoder(format)
+  const begin = encoder.begin(columns)
+  const chunk = (await result.fetchChunk())!
+  const out = encoder.sliced(chunk, chunk.rowCount)
+  const parts: Array<Uint8Array> = []
+  let slowest = 0
+  if (out instanceof Slices) {
+    const iterator = out.parts()
+    for (;;) {
+      const started = performance.now()
+      const next = iterator.next()
+      slowest = Math.max(slowest, performance.now() - started)
+      if (next.done) break
+      parts.push(next.value)
+    }
+  }
+  const end = encoder.end({ rowCount: chunk.rowCount, truncated: false })
+  return { sliced: out instanceof Slices, parts, slowest, bytes: Buffer.concat([begin, ...parts, end]) }
+}
+
+describe("a huge string", () => {
+  const units = 1_000_000
+  const sql = `SELECT i, CASE WHEN i = 1 THEN NULL WHEN i = 2 THEN 'x' ELSE repeat(${unitSql}, ${units}) END AS v FROM range(4) t(i)`
+  const huge = unit.repeat(units)
+  const values = [huge, null, "x", huge]
+
+  it.each(formats)("%s: comes in many small parts, each a short piece of work", async (format) => {
+    const { sliced, parts, slowest, bytes } = await slicedFirstChunk(sql, format)
+    expect(sliced).toBe(true)
+    // 7 MB a value in 64 KiB slices (CSV reads each value twice: the quoting test, then the bytes).
+    expect(parts.length).toBeGreaterThan(200)
+    expect(Math.max(...parts.map((part) => part.length))).toBeLessThan(2 * 65_536 * 6)
+    // 1–3 ms a part on an idle machine (the value whole took hundreds); room for a loaded one.
+    expect(slowest).toBeLessThan(100)
+    expect(bytes.equals(expected(format, values))).toBe(true)
+  })
+
+  it.each(formats)("%s: `rows` gives the same bytes in one buffer", async (format) => {
+    const { bytes } = await encode(connection, sql, format)
+    expect(bytes.equals(expected(format, values))).toBe(true)
+  })
+})
+
+describe("the threshold", () => {
+  it.each(
+    formats
+  )("%s: values up to it take the one-buffer path, one byte more the sliced one", async (format) => {
+    const at = `SELECT i, repeat('a"', ${hugeValueBytes / 2}) || CASE WHEN i = 1 THEN 'b' ELSE '' END AS v FROM range(2) t(i)`
+    const values = ['a"'.repeat(hugeValueBytes / 2), `${'a"'.repeat(hugeValueBytes / 2)}b`]
+    const whole = await slicedFirstChunk(`${at} WHERE i = 0`, format)
+    expect(whole.sliced).toBe(false)
+    const both = await slicedFirstChunk(at, format)
+    expect(both.sliced).toBe(true)
+    expect(both.bytes.equals(expected(format, values))).toBe(true)
+  })
+
+  it.each(formats)("%s: a chunk of ordinary values is one buffer", async (format) => {
+    const result = await connection.stream("SELECT i, 'v' || i AS v FROM range(3000) t(i)")
+    const encoder = makeEncoder(format)
+    encoder.begin(result.columnNames().map((name, i) => ({ name, type: result.columnType(i) })))
+    const chunk = (await result.fetchChunk())!
+    expect(encoder.sliced(chunk, chunk.rowCount)).toBeInstanceOf(Uint8Array)
+  })
+})
+
+describe("a result cut inside a huge value", () => {
+  const sql = `SELECT repeat(${unitSql}, 100000) AS v`
+  it.each([
+    "json",
+    "ndjson"
+  ] as const)("%s: no error marker inside the value; the marker once the value is whole", async (format) => {
+    const result = await connection.stream(sql)
+    const columns = result.columnNames().map((name, i) => ({ name, type: result.columnType(i) }))
+    const error = { code: "query_timeout", message: "stopped" }
+    const cut = makeEncoder(format)
+    cut.begin(columns)
+    const chunk = (await result.fetchChunk())!
+    const parts = (cut.sliced(chunk, 1) as Slices).parts()
+    parts.next()
+    parts.next()
+    expect(cut.abort(error).length).toBe(0)
+    const whole = makeEncoder(format)
+    whole.begin(columns)
+    expect([...(whole.sliced(chunk, 1) as Slices).parts()].length).toBeGreaterThan(2)
+    expect(Buffer.from(whole.abort(error)).toString("utf8")).toContain("query_timeout")
+  })
+})
