@@ -14,6 +14,9 @@ const suggestion = /\n?Did you mean "([^"\n]{0,256})"\?/g
 const extensionAdvice = /Please try installing and loading the ([\w-]{1,64}) extension[^\n]*/g
 // A statement the gate refuses, quoted or in parentheses inside a sentence: `"SET x TO y"`, `(SET a=b)`.
 const quotedAdvice = /["'`(]\s*(?:FORCE\s+)?(?:SET|RESET|PRAGMA|INSTALL|LOAD|CALL|ATTACH|DETACH|USE)\s+\S/i
+// Or bare inside a sentence, in DuckDB's capitals: `Or set SET temp_directory='<path>/tmp.tmp'`.
+const bareSetAdvice = /\bSET [a-z_]+\s*(?:=|TO )/
+const givesAdvice = (text: string) => quotedAdvice.test(text) || bareSetAdvice.test(text)
 // A line that is such a statement on its own: `INSTALL spatial;`.
 const statementLine = /^\s*(?:FORCE\s+)?(?:SET|RESET|PRAGMA|INSTALL|LOAD|CALL|ATTACH|DETACH|USE)\s+\S/i
 // DuckDB's echo of the client's SQL and its caret: the client's own text, kept as is.
@@ -29,9 +32,9 @@ const isHidden = (name: string, message: string): boolean => {
 const withoutAdvice = (line: string): string | undefined => {
   if (echoLine.test(line)) return line
   if (statementLine.test(line)) return undefined
-  if (!quotedAdvice.test(line)) return line
+  if (!givesAdvice(line)) return line
   // Drop the sentences that give the advice; a bullet (`* Increase … (SET …)`) is one sentence.
-  const kept = line.split(/(?<=\.)\s+/).filter((sentence) => !quotedAdvice.test(sentence))
+  const kept = line.split(/(?<=\.)\s+/).filter((sentence) => !givesAdvice(sentence))
   const rest = kept.join(" ")
   return rest.trim() === "" || /^\s*[*-]\s/.test(line) ? undefined : rest
 }

@@ -21,6 +21,14 @@ describe("trimSandboxHints", () => {
     )
   })
 
+  it("drops the in-memory engine's temp_directory advice", () => {
+    expect(
+      trimSandboxHints(
+        "Out of Memory Error: failed to allocate data of size 32.0 KiB (244.1 MiB/244.1 MiB used)\nDatabase is launched in in-memory mode and no temporary directory is specified.\nUnused blocks cannot be offloaded to disk.\n\nLaunch the database with a persistent storage back-end\nOr set SET temp_directory='<path>/tmp.tmp'\n\nSee also https://duckdb.org/docs/stable/guides/performance/how_to_tune_workloads"
+      )
+    ).not.toContain("SET temp_directory")
+  })
+
   it("drops an out-of-memory error's SET suggestions and their heading", () => {
     const message =
       "Out of Memory Error: failed to allocate data of size 16.0 MiB (488.2 MiB/488.2 MiB used)\n\nPossible solutions:\n* Reducing the number of threads (SET threads=X)\n* Disabling insertion-order preservation (SET preserve_insertion_order=false)\n* Increasing the memory limit (SET memory_limit='...')\n"
