@@ -1,4 +1,4 @@
-import { type Duration, Effect } from "effect"
+import { Cause, type Duration, Effect } from "effect"
 import { AliasExists, NotFound, type PoolExhausted, type ShuttingDown } from "../domain/Errors.js"
 import type { DatabaseDescriptor } from "./Attachments.js"
 import type { ConnectionPool } from "./ConnectionPool.js"
@@ -185,9 +185,18 @@ export class Instance {
             : Effect.void
         )
       ).pipe(
-        Effect.catchAllCause((cause) =>
-          Effect.logWarning("renewing an instance after a runaway query failed", cause)
-        ),
+        // Code and scrubbed message only, as for a configured database that fails to attach: a whole
+        // cause would print stack traces, and with them the server's paths.
+        Effect.catchAllCause((cause) => {
+          const failure = Cause.failureOption(cause)
+          return Effect.logWarning("renewing an instance after a runaway query failed").pipe(
+            Effect.annotateLogs(
+              failure._tag === "Some"
+                ? { code: failure.value.code, reason: failure.value.message }
+                : { code: "internal" }
+            )
+          )
+        }),
         Effect.ensuring(Effect.sync(() => (this.renewing = false)))
       )
     )

@@ -190,6 +190,9 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
           : await spannedPromise(trace, "gate", (span) => prepare(connection, input.sql, policy, span))
       trace?.attribute("pondpilot.query_type", verdict.queryType)
       onVerdict?.(verdict)
+      // A stop that came while the gate or DuckDB's prepare ran interrupted nothing (nothing was
+      // executing yet): the statement must not start now, or it would run to its end unstoppable.
+      if (signal.stopped) throw interrupted()
       prepared.clearBindings()
       const bound = bindParams(prepared, input.params)
       if (Either.isLeft(bound)) throw bound.left
