@@ -24,7 +24,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { parseArgs } from "node:util"
 
-// Keep in step with src/duckdb/Extensions.ts (a test compares the two).
+// Keep in step with src/attach/Extensions.ts (a test compares the two).
 const aliases = {
   postgresql: "postgres",
   postgres_scanner: "postgres",

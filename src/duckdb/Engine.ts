@@ -1,25 +1,25 @@
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api"
 import { Effect, Exit, Redacted, Scope } from "effect"
-import {
-  type ExtensionUnavailable,
-  type ForbiddenStatement,
-  InvalidRequest,
-  type UpstreamUnavailable
-} from "../domain/Errors.js"
-import type { StatementGate } from "../services/StatementGate.js"
-import { type AttachContext, type DatabaseDescriptor, planDatabase } from "./Attachments.js"
-import { type AttachPlan, detachStatement } from "./AttachPlan.js"
-import { ConnectionPool, type PoolOptions } from "./ConnectionPool.js"
+import { type AttachContext, type DatabaseDescriptor, planDatabase } from "../attach/Attachments.js"
+import { type AttachPlan, detachStatement } from "../attach/AttachPlan.js"
 import {
   classifyExtensionError,
   type ExtensionSettings,
   extensionForType,
   planExtensions,
   scannerSettings
-} from "./Extensions.js"
-import { classifyQueryFailure, classifyUpstreamError } from "./HostPolicy.js"
-import { creationOptions, lockdown } from "./Lockdown.js"
-import { scrubMessage } from "./Scrub.js"
+} from "../attach/Extensions.js"
+import { classifyQueryFailure, classifyUpstreamError } from "../attach/HostPolicy.js"
+import { scrubMessage } from "../attach/Scrub.js"
+import {
+  type ExtensionUnavailable,
+  type ForbiddenStatement,
+  InvalidRequest,
+  type UpstreamUnavailable
+} from "../domain/Errors.js"
+import { creationOptions, lockdown } from "../gate/Lockdown.js"
+import type { StatementGate } from "../gate/StatementGate.js"
+import { ConnectionPool, type PoolOptions } from "./ConnectionPool.js"
 
 /** Everything an engine is built from, besides its own descriptor; resolved once, at start. */
 export interface EngineContext {

@@ -1,4 +1,4 @@
-import { allowedTableFunctions, deniedFunctions, deniedRelations } from "./SandboxLists.js"
+import { allowedTableFunctions, deniedFunctions, deniedRelations } from "../gate/SandboxLists.js"
 
 /**
  * DuckDB's errors give advice for a DuckDB of one's own: `Use "SET max_expression_depth TO x"`,

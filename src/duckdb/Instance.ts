@@ -1,6 +1,6 @@
 import { Cause, type Duration, Effect } from "effect"
+import type { DatabaseDescriptor } from "../attach/Attachments.js"
 import { AliasExists, NotFound, type PoolExhausted, type ShuttingDown } from "../domain/Errors.js"
-import type { DatabaseDescriptor } from "./Attachments.js"
 import type { ConnectionPool } from "./ConnectionPool.js"
 import { type AttachError, buildEngine, type EngineContext, type Generation } from "./Engine.js"
 import type { PooledConnection } from "./PooledConnection.js"

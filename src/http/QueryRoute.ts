@@ -7,6 +7,7 @@ import {
   PayloadTooLarge,
   QueryTimeout
 } from "../domain/Errors.js"
+import { refusedQueryType } from "../gate/StatementGate.js"
 import { makeEncoder, type ResultEncoder } from "../results/Encoder.js"
 import { negotiateFormat } from "../results/Format.js"
 import { Slices } from "../results/StringBytes.js"
@@ -14,7 +15,6 @@ import { AppConfig } from "../services/AppConfig.js"
 import { InstanceRegistry } from "../services/InstanceRegistry.js"
 import { type Cursor, type QueryInput, QueryRunner, type StopSignal } from "../services/QueryRunner.js"
 import { QueryTracker, type StopReason } from "../services/QueryTracker.js"
-import { refusedQueryType } from "../services/StatementGate.js"
 import { spannedPromise } from "../services/Tracing.js"
 import { readJsonBody } from "./Body.js"
 import type { RequestContext } from "./RequestContext.js"

@@ -1,6 +1,7 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Cause, Effect, Layer } from "effect"
+import { StatementGate } from "../gate/StatementGate.js"
 import { Api } from "../http/Api.js"
 import { ApiDocsLive } from "../http/ApiDocs.js"
 import { CatalogHttp } from "../http/CatalogHttp.js"
@@ -30,7 +31,6 @@ import { QueryTracker } from "../services/QueryTracker.js"
 import { RateLimiter } from "../services/RateLimiter.js"
 import { rateLimitStoreLayer } from "../services/RedisRateLimitStore.js"
 import { SharedState } from "../services/SharedState.js"
-import { StatementGate } from "../services/StatementGate.js"
 import { Tracing, TracingLive } from "../services/Tracing.js"
 
 /** Live instances and their pools, read by the metrics at each scrape. */

@@ -1,4 +1,5 @@
 import { type DuckDBDataChunk, DuckDBTypeId } from "@duckdb/node-api"
+import { duckdbTypeName } from "../sql/TypeName.js"
 import type { ResultColumn, ResultEncoder, ResultError, ResultSummary } from "./Encoder.js"
 import { contentTypeOf } from "./Format.js"
 import { slicingVarcharJson, valueReader } from "./JsonValues.js"
@@ -14,7 +15,6 @@ import {
   stringSlices,
   varcharColumns
 } from "./StringBytes.js"
-import { duckdbTypeName } from "./TypeName.js"
 import type { JsonItem, TextItem, ValueReader } from "./ValueReader.js"
 
 const empty = new Uint8Array(0)

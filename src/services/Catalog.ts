@@ -1,5 +1,7 @@
 import type { DuckDBConnection } from "@duckdb/node-api"
 import { Duration, Effect } from "effect"
+import { classifyUpstreamError } from "../attach/HostPolicy.js"
+import { scrubMessage } from "../attach/Scrub.js"
 import {
   type PoolExhausted,
   QueryTimeout,
@@ -8,9 +10,7 @@ import {
   type UpstreamUnavailable
 } from "../domain/Errors.js"
 import type { ConnectionPool } from "../duckdb/ConnectionPool.js"
-import { classifyUpstreamError } from "../duckdb/HostPolicy.js"
 import type { Instance } from "../duckdb/Instance.js"
-import { scrubMessage } from "../duckdb/Scrub.js"
 import { AppConfig } from "./AppConfig.js"
 
 /**

@@ -1,8 +1,8 @@
 import { Either, Redacted } from "effect"
+import { parseConnectionString } from "../attach/ConnectionStrings.js"
+import { extensionNameProblems } from "../attach/Extensions.js"
+import { compileHostPolicy } from "../attach/HostPolicy.js"
 import type { Settings } from "../domain/ConfigLoader.js"
-import { parseConnectionString } from "../duckdb/ConnectionStrings.js"
-import { extensionNameProblems } from "../duckdb/Extensions.js"
-import { compileHostPolicy } from "../duckdb/HostPolicy.js"
 import { validateTrustedProxies } from "../http/ClientIp.js"
 
 const redisSchemes: ReadonlySet<string> = new Set(["redis:", "rediss:"])

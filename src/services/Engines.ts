@@ -1,14 +1,14 @@
 import * as fs from "node:fs"
 import { Duration, Effect, Either } from "effect"
-import type { DatabaseDescriptor } from "../duckdb/Attachments.js"
+import type { DatabaseDescriptor } from "../attach/Attachments.js"
+import { planExtensions, resolveExtensionDirectory } from "../attach/Extensions.js"
+import { resolveFileRoots } from "../attach/FilePolicy.js"
+import { compileHostPolicy } from "../attach/HostPolicy.js"
 import { poolOptionsFromConfig } from "../duckdb/ConnectionPool.js"
 import type { EngineContext } from "../duckdb/Engine.js"
-import { planExtensions, resolveExtensionDirectory } from "../duckdb/Extensions.js"
-import { resolveFileRoots } from "../duckdb/FilePolicy.js"
-import { compileHostPolicy } from "../duckdb/HostPolicy.js"
+import { StatementGate } from "../gate/StatementGate.js"
 import { AppConfig } from "./AppConfig.js"
 import { SecretBox } from "./SecretBox.js"
-import { StatementGate } from "./StatementGate.js"
 
 /**
  * What every DuckDB engine is built with, resolved once at start from the configuration: the

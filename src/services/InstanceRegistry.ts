@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto"
 import { Duration, Effect, Option, PubSub, Queue, Schedule } from "effect"
+import type { DatabaseDescriptor } from "../attach/Attachments.js"
 import {
   AliasExists,
   ForbiddenStatement,
@@ -8,7 +9,6 @@ import {
   type ShuttingDown,
   type StoreUnavailable
 } from "../domain/Errors.js"
-import type { DatabaseDescriptor } from "../duckdb/Attachments.js"
 import type { AttachError } from "../duckdb/Engine.js"
 import { Instance, type InstanceDescriptor, type InstanceSettings, sharedOwner } from "../duckdb/Instance.js"
 import { AppConfig } from "./AppConfig.js"

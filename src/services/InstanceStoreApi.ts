@@ -1,6 +1,6 @@
 import { Data, type Effect, type Option, type PubSub } from "effect"
+import type { DatabaseDescriptor } from "../attach/Attachments.js"
 import type { NotFound, StoreUnavailable } from "../domain/Errors.js"
-import type { DatabaseDescriptor } from "../duckdb/Attachments.js"
 import type { InstanceDescriptor } from "../duckdb/Instance.js"
 
 /** An API-created instance as the store holds it. Connection strings are sealed (`SecretBox`). */

@@ -1,5 +1,7 @@
 import type { DuckDBDataChunk, DuckDBPreparedStatement } from "@duckdb/node-api"
 import { Cause, Effect, Either, Exit, Option, Runtime } from "effect"
+import { classifyQueryFailure } from "../attach/HostPolicy.js"
+import { scrubMessage } from "../attach/Scrub.js"
 import {
   Cancelled,
   type ForbiddenStatement,
@@ -12,15 +14,13 @@ import {
   type UpstreamUnavailable
 } from "../domain/Errors.js"
 import { trimSandboxHints } from "../duckdb/ErrorHints.js"
-import { classifyQueryFailure } from "../duckdb/HostPolicy.js"
 import type { Instance } from "../duckdb/Instance.js"
 import type { PooledConnection } from "../duckdb/PooledConnection.js"
-import { scrubMessage } from "../duckdb/Scrub.js"
+import { type GatePolicy, StatementGate, type Verdict } from "../gate/StatementGate.js"
+import { bindParams } from "../params/Params.js"
 import type { ResultColumn } from "../results/Encoder.js"
-import { bindParams } from "../results/Params.js"
 import { Admission } from "./Admission.js"
 import { AppConfig } from "./AppConfig.js"
-import { type GatePolicy, StatementGate, type Verdict } from "./StatementGate.js"
 import { spanned, spannedPromise, type Traced } from "./Tracing.js"
 
 export interface QueryInput {

@@ -1,7 +1,7 @@
 import { Duration, Effect, Option, PubSub, Schedule, Schema } from "effect"
+import type { DatabaseDescriptor } from "../attach/Attachments.js"
 import { DatabaseType } from "../domain/Config.js"
 import { NotFound, type StoreUnavailable } from "../domain/Errors.js"
-import type { DatabaseDescriptor } from "../duckdb/Attachments.js"
 import {
   type InstanceChange,
   type InstanceStoreApi,

@@ -3,7 +3,6 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { Effect, Either, Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { DatabaseType } from "../../src/domain/Config.js"
 import {
   detachStatement,
   NoPassfile,
@@ -11,11 +10,12 @@ import {
   planAttach,
   quoteIdentifier,
   quoteLiteral
-} from "../../src/duckdb/AttachPlan.js"
-import { type ParsedConnection, parseConnectionString } from "../../src/duckdb/ConnectionStrings.js"
-import { classifyExtensionError } from "../../src/duckdb/Extensions.js"
-import { checkFileAttach } from "../../src/duckdb/FilePolicy.js"
-import { errorOf, openInstance, rows } from "./duckdb.js"
+} from "../../src/attach/AttachPlan.js"
+import { type ParsedConnection, parseConnectionString } from "../../src/attach/ConnectionStrings.js"
+import { classifyExtensionError } from "../../src/attach/Extensions.js"
+import { checkFileAttach } from "../../src/attach/FilePolicy.js"
+import type { DatabaseType } from "../../src/domain/Config.js"
+import { errorOf, openInstance, rows } from "../support/DuckDBFiles.js"
 
 const parse = (type: DatabaseType, text: string, source: "api" | "config" = "config"): ParsedConnection =>
   Either.getOrThrowWith(

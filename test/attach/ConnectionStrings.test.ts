@@ -1,12 +1,12 @@
 import { Either, Redacted } from "effect"
 import { describe, expect, it } from "vitest"
-import type { DatabaseType } from "../../src/domain/Config.js"
 import {
   type ConnectionStringError,
   type NetworkConnection,
   type ParsedConnection,
   parseConnectionString
-} from "../../src/duckdb/ConnectionStrings.js"
+} from "../../src/attach/ConnectionStrings.js"
+import type { DatabaseType } from "../../src/domain/Config.js"
 
 const config = { baseDir: "/etc/pondpilot", source: "config" } as const
 const api = { baseDir: "/srv/data", source: "api" } as const

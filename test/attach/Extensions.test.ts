@@ -10,8 +10,8 @@ import {
   planExtensions,
   resolveExtension,
   resolveExtensionDirectory
-} from "../../src/duckdb/Extensions.js"
-import { errorOf, openInstance, rows } from "./duckdb.js"
+} from "../../src/attach/Extensions.js"
+import { errorOf, openInstance, rows } from "../support/DuckDBFiles.js"
 
 describe("which extensions", () => {
   it("maps database types to their scanner extensions", () => {

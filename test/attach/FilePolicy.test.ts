@@ -3,7 +3,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { Effect, Exit } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { FileConnection } from "../../src/duckdb/ConnectionStrings.js"
+import type { FileConnection } from "../../src/attach/ConnectionStrings.js"
 import {
   allowedPathsFor,
   checkFileAttach,
@@ -11,7 +11,7 @@ import {
   NotUnderFileRoots,
   resolveFileRoots,
   resolveThroughSymlinks
-} from "../../src/duckdb/FilePolicy.js"
+} from "../../src/attach/FilePolicy.js"
 
 let base: string
 let root: string

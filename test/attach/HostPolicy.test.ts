@@ -9,7 +9,7 @@ import {
   HostNotAllowed,
   type Resolver,
   type UpstreamFailure
-} from "../../src/duckdb/HostPolicy.js"
+} from "../../src/attach/HostPolicy.js"
 
 const policy = (...patterns: Array<string>) => Either.getOrThrow(compileHostPolicy(patterns))
 

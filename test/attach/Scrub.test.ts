@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { makeScrubber, maxMessageChars, scrubMessage } from "../../src/duckdb/Scrub.js"
+import { makeScrubber, maxMessageChars, scrubMessage } from "../../src/attach/Scrub.js"
 
 describe("scrubMessage", () => {
   it("leaves ordinary messages alone", () => {

@@ -5,7 +5,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { zipSync } from "fflate"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { resolveExtension } from "../../src/duckdb/Extensions.js"
+import { resolveExtension } from "../../src/attach/Extensions.js"
 import { skipUnlessReady } from "./upstreams.js"
 
 const script = path.resolve(import.meta.dirname, "../../scripts/install-extensions.mjs")
@@ -101,7 +101,7 @@ describe("scripts/install-extensions.mjs", () => {
     expect((await plan([], { CONFIG_FILE: config })).install).toContain("spatial")
   })
 
-  it("maps names exactly as the server does (src/duckdb/Extensions.ts)", async () => {
+  it("maps names exactly as the server does (src/attach/Extensions.ts)", async () => {
     const names = [
       "postgres",
       "postgresql",

@@ -6,19 +6,19 @@ import * as path from "node:path"
 import { promisify } from "node:util"
 import { Effect, Either, Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { DatabaseType } from "../../src/domain/Config.js"
-import { type AttachPlan, planAttach, quoteLiteral } from "../../src/duckdb/AttachPlan.js"
-import { isFileConnection, parseConnectionString } from "../../src/duckdb/ConnectionStrings.js"
-import { classifyExtensionError, planExtensions } from "../../src/duckdb/Extensions.js"
-import { checkFileAttach } from "../../src/duckdb/FilePolicy.js"
+import { type AttachPlan, planAttach, quoteLiteral } from "../../src/attach/AttachPlan.js"
+import { isFileConnection, parseConnectionString } from "../../src/attach/ConnectionStrings.js"
+import { classifyExtensionError, planExtensions } from "../../src/attach/Extensions.js"
+import { checkFileAttach } from "../../src/attach/FilePolicy.js"
 import {
   checkHost,
   classifyUpstreamError,
   classifyUpstreamFailure,
   compileHostPolicy,
   systemResolver
-} from "../../src/duckdb/HostPolicy.js"
-import { errorOf, openInstance, rows } from "./duckdb.js"
+} from "../../src/attach/HostPolicy.js"
+import type { DatabaseType } from "../../src/domain/Config.js"
+import { errorOf, openInstance, rows } from "../support/DuckDBFiles.js"
 import {
   findBinaries,
   freePort,

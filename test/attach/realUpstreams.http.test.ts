@@ -2,9 +2,9 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { client, expectError, rowsOf } from "../databases/support.js"
-import { query } from "../query/client.js"
 import { arrowColumnValues, parseCsv, readArrow } from "../results/readBack.js"
+import { client, expectError, rowsOf } from "../support/Databases.js"
+import { query } from "../support/QueryClient.js"
 import {
   mariaUri,
   pgUri,

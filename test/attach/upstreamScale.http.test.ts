@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { client, rowsOf } from "../databases/support.js"
-import { query, send, within } from "../query/client.js"
+import { client, rowsOf } from "../support/Databases.js"
+import { query, send, within } from "../support/QueryClient.js"
 import type { RunningServer } from "../support/TestServer.js"
 import {
   mariaUri,

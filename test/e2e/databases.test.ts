@@ -1,7 +1,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterEach, beforeAll, describe, expect, it } from "vitest"
-import { makeDuckDbFile, tempRoot, waitFor } from "../databases/support.js"
+import { makeDuckDbFile, tempRoot, waitFor } from "../support/Databases.js"
 import {
   ensureBuilt,
   freePort,

@@ -5,8 +5,14 @@ import * as path from "node:path"
 import { Duration } from "effect"
 import { afterEach, beforeAll, describe, expect, it } from "vitest"
 import { hardStopMillis, lastWordsMillis } from "../../src/http/Server.js"
-import { decodeConfig, durationSeconds, productionSecrets, readRepoFile, readYaml } from "../ops/files.js"
 import { ensureBuilt, freePort, jsonLines, projectRoot, tempDir } from "../support/Process.js"
+import {
+  decodeConfig,
+  durationSeconds,
+  productionSecrets,
+  readRepoFile,
+  readYaml
+} from "../support/RepoFiles.js"
 
 /**
  * The built server under an orchestrator's hand: what compose and Kubernetes are told to wait, and

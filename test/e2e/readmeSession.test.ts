@@ -1,7 +1,6 @@
 import { execFile, execFileSync } from "node:child_process"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { readRepoFile } from "../ops/files.js"
 import {
   ensureBuilt,
   freePort,
@@ -9,6 +8,7 @@ import {
   spawnServer,
   waitUntilHealthy
 } from "../support/Process.js"
+import { readRepoFile } from "../support/RepoFiles.js"
 
 /**
  * The README's first session, run as written by bash, curl and jq against the built server started

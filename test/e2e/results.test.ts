@@ -4,7 +4,6 @@ import * as path from "node:path"
 import { setTimeout as sleep } from "node:timers/promises"
 import { RecordBatchReader, tableFromIPC } from "apache-arrow"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cpuShare, query, send, within } from "../query/client.js"
 import { parseCsv } from "../results/readBack.js"
 import {
   ensureBuilt,
@@ -14,6 +13,7 @@ import {
   tempDir,
   waitUntilHealthy
 } from "../support/Process.js"
+import { cpuShare, query, send, within } from "../support/QueryClient.js"
 
 /**
  * Results end to end: the built server as a child process (`sh bin/pondpilot-proxy`), watched from

@@ -10,7 +10,7 @@ import {
   makeWatchedDir,
   materializer,
   type WatchedDir
-} from "../security/support.js"
+} from "../support/Hostile.js"
 import {
   ensureBuilt,
   freePort,

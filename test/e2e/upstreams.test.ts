@@ -21,7 +21,7 @@ import {
   sha256,
   tempRoot,
   waitFor
-} from "../databases/support.js"
+} from "../support/Databases.js"
 import {
   ensureBuilt,
   freePort,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { StatementGate } from "../../src/services/StatementGate.js"
+import { StatementGate } from "../../src/gate/StatementGate.js"
 import { adversarialCorpus } from "./corpus.js"
 import { createGateFixture, type GateFixture } from "./fixture.js"
 import { looksLikeStackTrace, runGate } from "./gateRun.js"

@@ -4,9 +4,9 @@ import * as path from "node:path"
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api"
 import { afterAll, beforeAll, describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Either } from "effect"
-import { indexProbe, viewQuery } from "../../src/duckdb/CatalogAudit.js"
-import { creationOptions, lockdown } from "../../src/duckdb/Lockdown.js"
-import { StatementGate } from "../../src/services/StatementGate.js"
+import { indexProbe, viewQuery } from "../../src/gate/CatalogAudit.js"
+import { creationOptions, lockdown } from "../../src/gate/Lockdown.js"
+import { StatementGate } from "../../src/gate/StatementGate.js"
 import { runGate } from "./gateRun.js"
 
 /** DuckDB files with one leaky object each; `clean` (every kind, harmless) must pass the audit, every other must not. */

@@ -4,7 +4,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api"
 import { Effect } from "effect"
-import { creationOptions, lockdown } from "../../src/duckdb/Lockdown.js"
+import { creationOptions, lockdown } from "../../src/gate/Lockdown.js"
 
 /**
  * A locked-down instance set up the way the server sets one up, inside a temp directory that is also the

@@ -1,11 +1,6 @@
 import type { DuckDBConnection, DuckDBPreparedStatement } from "@duckdb/node-api"
 import { Effect } from "effect"
-import {
-  type GateError,
-  type GatePolicy,
-  StatementGate,
-  type Verdict
-} from "../../src/services/StatementGate.js"
+import { type GateError, type GatePolicy, StatementGate, type Verdict } from "../../src/gate/StatementGate.js"
 import type { Outcome } from "./corpus.js"
 
 export interface GateResult {

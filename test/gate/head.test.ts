@@ -1,8 +1,8 @@
 import { StatementType } from "@duckdb/node-api"
 import { describe, expect, it } from "@effect/vitest"
-import { type Head, recognizeHead } from "../../src/duckdb/SqlHead.js"
-import { SqlLexer } from "../../src/duckdb/SqlLexer.js"
-import { checkRelationName } from "../../src/duckdb/SqlTree.js"
+import { type Head, recognizeHead } from "../../src/gate/SqlHead.js"
+import { SqlLexer } from "../../src/gate/SqlLexer.js"
+import { checkRelationName } from "../../src/gate/SqlTree.js"
 
 const tokens = (sql: string) => {
   const lexer = new SqlLexer(sql)

@@ -1,9 +1,9 @@
 import * as fs from "node:fs"
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { creationOptions } from "../../src/duckdb/Lockdown.js"
-import { allowedTableFunctions, deniedFunctions, deniedRelations } from "../../src/duckdb/SandboxLists.js"
-import { decodeSerializedSql, inspectStatements } from "../../src/duckdb/SqlTree.js"
+import { creationOptions } from "../../src/gate/Lockdown.js"
+import { allowedTableFunctions, deniedFunctions, deniedRelations } from "../../src/gate/SandboxLists.js"
+import { decodeSerializedSql, inspectStatements } from "../../src/gate/SqlTree.js"
 import { skipUnlessReady } from "../attach/upstreams.js"
 
 /**

@@ -4,7 +4,7 @@ import * as path from "node:path"
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
-import { allowedPathList, creationOptions, lockdown } from "../../src/duckdb/Lockdown.js"
+import { allowedPathList, creationOptions, lockdown } from "../../src/gate/Lockdown.js"
 
 let dir: string
 let previousCwd: string

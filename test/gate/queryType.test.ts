@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { refusedQueryType } from "../../src/services/StatementGate.js"
+import { refusedQueryType } from "../../src/gate/StatementGate.js"
 
 /** The audit line of a refused statement names what it was (the type its verdict would have had). */
 describe("refusedQueryType", () => {

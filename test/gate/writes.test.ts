@@ -1,7 +1,7 @@
 import type { DuckDBValue } from "@duckdb/node-api"
 import { afterAll, beforeAll, describe, expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { StatementGate } from "../../src/services/StatementGate.js"
+import { StatementGate } from "../../src/gate/StatementGate.js"
 import { createGateFixture, type GateFixture, type Snapshot } from "./fixture.js"
 import { runGate } from "./gateRun.js"
 import { readsAfterWrites, writeCorpus } from "./legitimateCorpus.js"

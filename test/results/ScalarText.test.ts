@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { isoDuration } from "../../src/results/IsoDuration.js"
+import { isoDuration } from "../../src/params/IsoDuration.js"
 import { decimalText, doubleText, float32Text } from "../../src/results/ScalarText.js"
 import {
   dateFromDays,

@@ -9,7 +9,7 @@ import {
   startMariaDb,
   startPostgres
 } from "../attach/upstreams.js"
-import { startLoggedServer } from "../databases/support.js"
+import { startLoggedServer } from "./Databases.js"
 import { type RunningServer, testSettings } from "./TestServer.js"
 
 /**
