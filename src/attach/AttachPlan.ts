@@ -1,4 +1,5 @@
 import { Redacted } from "effect"
+import { quoteIdentifier, quoteLiteral } from "../sql/Quote.js"
 import type { AttachSource, NetworkConnection, ParsedConnection } from "./ConnectionStrings.js"
 import type { ScannerExtension } from "./Extensions.js"
 import { allowedPathsFor } from "./FilePolicy.js"
@@ -90,21 +91,16 @@ export const PostgresApiPins: ReadonlyArray<readonly [key: string, value: string
  */
 export const PostgresAttachOptions = ["SECRET_STORAGE_TABLE ''"] as const
 
-/** `"name"` with inner quotes doubled. */
-export const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`
-
-/** `'text'` with inner quotes doubled; DuckDB keeps backslashes literal in such strings. */
-export const quoteLiteral = (text: string): string => {
-  if (text.includes("\0")) throw new Error("a SQL literal cannot hold a NUL character")
-  return `'${text.replaceAll("'", "''")}'`
-}
-
 export const secretNameFor = (alias: string): string => `__pondpilot_attach_${alias}`
 
 export const detachStatement = (alias: string): string =>
   `DETACH DATABASE IF EXISTS ${quoteIdentifier(alias)}`
 
-/** Every spelling of a secret that may turn up in an error: raw, SQL-quoted, URI- and libpq-escaped. */
+/**
+ * Every spelling of a secret that may turn up in an error: raw, SQL-quoted, URI- and libpq-escaped.
+ * Not quoting (sql/Quote.ts writes our statements): these are the forms the scanners may echo back,
+ * libpq's and MySQL's backslash escapes included, so that scrubbing finds each of them.
+ */
 const spellings = (value: string): Array<string> => {
   if (value === "") return []
   return [

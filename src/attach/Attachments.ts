@@ -1,7 +1,7 @@
-import { Effect, Either } from "effect"
+import { Effect, Either, type Redacted } from "effect"
 import type { DatabaseType } from "../domain/Config.js"
 import type { ForbiddenStatement, InvalidRequest } from "../domain/Errors.js"
-import type { Sealed, SecretBox } from "../services/SecretBox.js"
+import type { Sealed } from "../domain/Sealed.js"
 import { type AttachPlan, planAttach } from "./AttachPlan.js"
 import { type AttachSource, isFileConnection, parseConnectionString } from "./ConnectionStrings.js"
 import { checkFileAttach } from "./FilePolicy.js"
@@ -16,9 +16,16 @@ export interface DatabaseDescriptor {
   readonly connectionString: Sealed
 }
 
+/** Seals and opens connection strings: what attaching needs of the SecretBox service (services/SecretBox.ts). */
+export interface ConnectionSealing {
+  readonly seal: (plaintext: Redacted.Redacted<string>) => Effect.Effect<Sealed>
+  /** Fails only on an envelope that is not ours or was tampered with: a defect here. */
+  readonly open: (sealed: Sealed) => Effect.Effect<Redacted.Redacted<string>, unknown>
+}
+
 /** What turning a descriptor into SQL needs; resolved once, at start. */
 export interface AttachContext {
-  readonly secretBox: SecretBox
+  readonly secretBox: ConnectionSealing
   /** Relative paths of the config file resolve against its directory. */
   readonly configDir: string
   /** `duckdb.file_roots`, resolved; relative API paths resolve against the first. */

@@ -1,7 +1,7 @@
 import * as path from "node:path"
 import type { DatabaseType } from "../domain/Config.js"
 import { ExtensionUnavailable } from "../domain/Errors.js"
-import { quoteLiteral } from "./AttachPlan.js"
+import { quoteLiteral } from "../sql/Quote.js"
 
 /**
  * DuckDB extensions: which to load, from where, and what DuckDB says when one is missing.

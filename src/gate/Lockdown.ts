@@ -1,6 +1,7 @@
 import * as nodePath from "node:path"
 import type { DuckDBConnection } from "@duckdb/node-api"
 import { Data, Effect } from "effect"
+import { quoteLiteral } from "../sql/Quote.js"
 
 /**
  * The DuckDB side of the sandbox (security.md §1–2): what an instance is created with, and the one-way
@@ -55,8 +56,6 @@ export interface LockdownOptions {
   /** DuckDB files the server may attach after lockdown. Each file's `.wal` is allowed with it. */
   readonly allowedPaths: ReadonlyArray<string>
 }
-
-const sqlString = (value: string) => `'${value.replaceAll("'", "''")}'`
 
 /** The paths DuckDB is told to allow: each file and its write-ahead log. */
 export const allowedPathList = (paths: ReadonlyArray<string>): ReadonlyArray<string> => [
@@ -120,7 +119,7 @@ export const lockdown = Effect.fn("Lockdown.lockdown")(function* (
 ) {
   const paths = allowedPathList(options.allowedPaths)
   yield* step("allowed_paths", () =>
-    connection.run(`SET allowed_paths = [${paths.map(sqlString).join(", ")}]`)
+    connection.run(`SET allowed_paths = [${paths.map(quoteLiteral).join(", ")}]`)
   )
   yield* step("enable_external_access", () => connection.run("SET enable_external_access = false"))
   yield* step("lock_configuration", () => connection.run("SET lock_configuration = true"))

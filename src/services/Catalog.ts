@@ -11,6 +11,7 @@ import {
 } from "../domain/Errors.js"
 import type { ConnectionPool } from "../duckdb/ConnectionPool.js"
 import type { Instance } from "../duckdb/Instance.js"
+import { quoteLiteral } from "../sql/Quote.js"
 import { AppConfig } from "./AppConfig.js"
 
 /**
@@ -74,7 +75,7 @@ const internalSchemas = (type: string): string => {
     "pg_catalog",
     ...(type === "mysql" ? ["mysql", "performance_schema", "sys"] : [])
   ]
-  const listed = `schema_name NOT IN (${names.map((name) => `'${name}'`).join(", ")})`
+  const listed = `schema_name NOT IN (${names.map(quoteLiteral).join(", ")})`
   return type === "postgres" ? `${listed} AND NOT starts_with(schema_name, 'pg_')` : listed
 }
 

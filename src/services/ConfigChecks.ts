@@ -3,7 +3,7 @@ import { parseConnectionString } from "../attach/ConnectionStrings.js"
 import { extensionNameProblems } from "../attach/Extensions.js"
 import { compileHostPolicy } from "../attach/HostPolicy.js"
 import type { Settings } from "../domain/ConfigLoader.js"
-import { validateTrustedProxies } from "../http/ClientIp.js"
+import { validateTrustedProxies } from "../domain/IpAddress.js"
 
 const redisSchemes: ReadonlySet<string> = new Set(["redis:", "rediss:"])
 

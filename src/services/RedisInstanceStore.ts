@@ -2,6 +2,7 @@ import { Duration, Effect, Option, PubSub, Schedule, Schema } from "effect"
 import type { DatabaseDescriptor } from "../attach/Attachments.js"
 import { DatabaseType } from "../domain/Config.js"
 import { NotFound, type StoreUnavailable } from "../domain/Errors.js"
+import { Sealed } from "../domain/Sealed.js"
 import {
   type InstanceChange,
   type InstanceStoreApi,
@@ -17,7 +18,6 @@ import {
   redisKeys,
   updateScript
 } from "./InstanceStoreLua.js"
-import { Sealed } from "./SecretBox.js"
 import type { RedisConnection } from "./SharedState.js"
 
 /** The schema is the guard: a connection string that is not a sealed envelope cannot be written. */

@@ -1,6 +1,7 @@
 import * as crypto from "node:crypto"
 import { promisify } from "node:util"
-import { Config, Data, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { Config, Data, Effect, Layer, Option, Redacted } from "effect"
+import type { Sealed } from "../domain/Sealed.js"
 import { AppConfig } from "./AppConfig.js"
 
 /**
@@ -35,13 +36,6 @@ const Version = "v1"
 const NonceBytes = 12
 const TagBytes = 16
 const kdfs: ReadonlySet<string> = new Set<Kdf>(["pbkdf2", "scrypt"])
-
-/** A sealed value (the envelope above); only `SecretBox.seal` makes one. */
-export const Sealed = Schema.String.pipe(
-  Schema.pattern(/^v\d+\.[A-Za-z0-9_.-]+$/),
-  Schema.brand("pondpilot/Sealed")
-)
-export type Sealed = typeof Sealed.Type
 
 export type SecretBoxFailure = "Malformed" | "UnsupportedVersion" | "UnknownKey" | "Tampered"
 

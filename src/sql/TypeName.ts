@@ -1,5 +1,6 @@
 import { type DuckDBType, DuckDBTypeId } from "@duckdb/node-api"
 import { duckdbKeywords } from "./DuckDBKeywords.js"
+import { printedLiteral, quoteIdentifier } from "./Quote.js"
 
 /**
  * DuckDB's own name for a type, as `typeof()` prints it (`DECIMAL(18,3)`, `STRUCT(a INTEGER)`,
@@ -12,7 +13,7 @@ export const duckdbTypeName = (type: DuckDBType): string => {
     case DuckDBTypeId.DECIMAL:
       return `DECIMAL(${type.width},${type.scale})`
     case DuckDBTypeId.ENUM:
-      return `ENUM(${type.values.map(quoteLiteral).join(", ")})`
+      return `ENUM(${type.values.map(printedLiteral).join(", ")})`
     case DuckDBTypeId.LIST:
       return `${duckdbTypeName(type.valueType)}[]`
     case DuckDBTypeId.ARRAY:
@@ -37,8 +38,4 @@ export const duckdbTypeName = (type: DuckDBType): string => {
 const plainIdentifier = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 const identifier = (name: string): string =>
-  plainIdentifier.test(name) && !duckdbKeywords.has(name.toLowerCase())
-    ? name
-    : `"${name.replaceAll('"', '""')}"`
-
-const quoteLiteral = (value: string): string => `'${value.replaceAll("'", "''")}'`
+  plainIdentifier.test(name) && !duckdbKeywords.has(name.toLowerCase()) ? name : quoteIdentifier(name)

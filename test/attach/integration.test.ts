@@ -6,7 +6,7 @@ import * as path from "node:path"
 import { promisify } from "node:util"
 import { Effect, Either, Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type AttachPlan, planAttach, quoteLiteral } from "../../src/attach/AttachPlan.js"
+import { type AttachPlan, planAttach } from "../../src/attach/AttachPlan.js"
 import { isFileConnection, parseConnectionString } from "../../src/attach/ConnectionStrings.js"
 import { classifyExtensionError, planExtensions } from "../../src/attach/Extensions.js"
 import { checkFileAttach } from "../../src/attach/FilePolicy.js"
@@ -18,6 +18,7 @@ import {
   systemResolver
 } from "../../src/attach/HostPolicy.js"
 import type { DatabaseType } from "../../src/domain/Config.js"
+import { quoteLiteral } from "../../src/sql/Quote.js"
 import { errorOf, openInstance, rows } from "../support/DuckDBFiles.js"
 import {
   findBinaries,

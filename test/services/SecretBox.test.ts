@@ -1,14 +1,9 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import { ConfigProvider, Effect, Exit, Layer, Redacted } from "effect"
 import type { Settings } from "../../src/domain/ConfigLoader.js"
+import type { Sealed } from "../../src/domain/Sealed.js"
 import { AppConfig } from "../../src/services/AppConfig.js"
-import {
-  deriveKey,
-  type Kdf,
-  Pbkdf2Iterations,
-  type Sealed,
-  SecretBox
-} from "../../src/services/SecretBox.js"
+import { deriveKey, type Kdf, Pbkdf2Iterations, SecretBox } from "../../src/services/SecretBox.js"
 
 const key = (text: string) => Redacted.make(text)
 const currentKey = "current-encryption-key-0123456789abcdef"
