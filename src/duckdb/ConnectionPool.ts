@@ -2,7 +2,7 @@ import type { DuckDBConnection } from "@duckdb/node-api"
 import { type Clock, Duration, Effect, Runtime, Schedule, type Scope } from "effect"
 import type { ConnectionPoolConfig } from "../domain/Config.js"
 import { PoolExhausted, ShuttingDown } from "../domain/Errors.js"
-import { PooledConnection, type StatementBudget } from "./PooledConnection.js"
+import { type ConnectionOwner, PooledConnection, type StatementBudget } from "./PooledConnection.js"
 
 interface Waiter {
   readonly deadline: number
@@ -44,7 +44,7 @@ export const poolOptionsFromConfig = (config: ConnectionPoolConfig): PoolOptions
  * validated within `validationInterval`, and in the background for idle ones: a DuckDB connection is
  * in-process, so checking it before every query would double the cost of small queries for nothing.
  */
-export class ConnectionPool {
+export class ConnectionPool implements ConnectionOwner {
   private readonly idle: Array<PooledConnection> = []
   private readonly lent = new Set<PooledConnection>()
   /** Callers waiting for a release, oldest (earliest deadline) first. */

@@ -3,7 +3,7 @@ import type { DatabaseDescriptor } from "../attach/Attachments.js"
 import { AliasExists, NotFound, type PoolExhausted, type ShuttingDown } from "../domain/Errors.js"
 import type { ConnectionPool } from "./ConnectionPool.js"
 import { type AttachError, buildEngine, type EngineContext, type Generation } from "./Engine.js"
-import type { PooledConnection } from "./PooledConnection.js"
+import type { ConnectionOwner, PooledConnection } from "./PooledConnection.js"
 
 /** What an instance is, as a plain value: enough for any replica to rebuild it. */
 export interface InstanceDescriptor {
@@ -174,7 +174,7 @@ export class Instance {
    * back: new queries go to a fresh engine, and the old one retires once its running queries end.
    * Nothing another client runs is interrupted.
    */
-  renewAfterRunaway(pool: ConnectionPool): void {
+  renewAfterRunaway(pool: ConnectionOwner): void {
     if (this.closed || pool !== this.current.pool || this.renewing) return
     this.renewing = true
     Effect.runFork(

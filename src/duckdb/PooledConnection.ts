@@ -1,5 +1,4 @@
 import type { DuckDBConnection, DuckDBPreparedStatement } from "@duckdb/node-api"
-import type { ConnectionPool } from "./ConnectionPool.js"
 
 const statementCacheSize = 128
 
@@ -14,6 +13,14 @@ export const statementCacheChars = 1_000_000
 /** What one instance's cached statements hold now, shared by its connections. */
 export interface StatementBudget {
   chars: number
+}
+
+/** Where a lent connection goes back to: its ConnectionPool. */
+export interface ConnectionOwner {
+  /** Back to idle; a `suspect` one is validated before it is lent again. */
+  release(connection: PooledConnection, suspect?: boolean): void
+  /** Closed instead, once DuckDB lets go of it: it could not be brought back to a known state. */
+  discard(connection: PooledConnection): void
 }
 
 /** A DuckDB connection lent by a pool, with the prepared statements it has already built. */
@@ -31,7 +38,7 @@ export class PooledConnection {
 
   constructor(
     /** The pool it came from: an instance rebuilt meanwhile has a new pool, this goes back to its own. */
-    readonly owner: ConnectionPool,
+    readonly owner: ConnectionOwner,
     private readonly budget: StatementBudget,
     readonly raw: DuckDBConnection,
     readonly createdAt: number,

@@ -1,5 +1,4 @@
 import { StatementType } from "@duckdb/node-api"
-import type { Shape } from "./SqlHead.js"
 import { isName, isPunct, isWord, nameOf, SqlLexer, type Token } from "./SqlLexer.js"
 import { checkRelationName } from "./SqlTree.js"
 import { columnWordsBeforeParenthesis, expressionOpeners } from "./StatementWords.js"
@@ -8,6 +7,25 @@ import { columnWordsBeforeParenthesis, expressionOpeners } from "./StatementWord
  * Token-by-token reading of a statement head for SqlHead.ts. It records the tokens it takes, so that the
  * head can be rebuilt from them, and throws `Unsupported` as soon as the text leaves the grammar.
  */
+
+/** A statement head the gate allows, rebuilt from its tokens, and what DuckDB parses of the rest. */
+type Remainder =
+  /** must be one SELECT-class statement, walked as is */
+  | { readonly kind: "query"; readonly text: string }
+  /** UPDATE's assignments and clauses, inspected as `SELECT <text>` */
+  | { readonly kind: "assignments"; readonly text: string }
+  /** DELETE's WHERE clause, inspected as `<probe> <text>` */
+  | { readonly kind: "where"; readonly text: string; readonly probe: string }
+  | { readonly kind: "none" }
+
+export interface Shape {
+  /** For audit logs and messages: "INSERT", "CREATE TABLE AS", "EXPLAIN ANALYZE"... */
+  readonly construct: string
+  /** What DuckDB must classify the rebuilt statement as. */
+  readonly statementType: StatementType
+  readonly head: string
+  readonly remainder: Remainder
+}
 
 const columnRule =
   "column definitions may hold names, types, NOT NULL, PRIMARY KEY and UNIQUE only (no DEFAULT, CHECK or generated columns)"

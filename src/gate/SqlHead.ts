@@ -1,5 +1,5 @@
 import { StatementType } from "@duckdb/node-api"
-import { ForeignTarget, HeadParser, Unsupported } from "./HeadParser.js"
+import { ForeignTarget, HeadParser, type Shape, Unsupported } from "./HeadParser.js"
 import { isName, isPunct, isWord, SqlLexer } from "./SqlLexer.js"
 import { checkRelationName } from "./SqlTree.js"
 import { explainFormats, neverAllowedStatements, objectsNeverCreated, queryStarts } from "./StatementWords.js"
@@ -23,24 +23,6 @@ import { explainFormats, neverAllowedStatements, objectsNeverCreated, queryStart
  * The gate prepares `head + " " + remainder`: a lexer mistake here can make the gate refuse, or run
  * something it has fully inspected, but never run client text it has not seen.
  */
-
-export type Remainder =
-  /** must be one SELECT-class statement, walked as is */
-  | { readonly kind: "query"; readonly text: string }
-  /** UPDATE's assignments and clauses, inspected as `SELECT <text>` */
-  | { readonly kind: "assignments"; readonly text: string }
-  /** DELETE's WHERE clause, inspected as `<probe> <text>` */
-  | { readonly kind: "where"; readonly text: string; readonly probe: string }
-  | { readonly kind: "none" }
-
-export interface Shape {
-  /** For audit logs and messages: "INSERT", "CREATE TABLE AS", "EXPLAIN ANALYZE"... */
-  readonly construct: string
-  /** What DuckDB must classify the rebuilt statement as. */
-  readonly statementType: StatementType
-  readonly head: string
-  readonly remainder: Remainder
-}
 
 export type Head =
   /** Never allowed, whatever the policy. */

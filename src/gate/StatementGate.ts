@@ -8,8 +8,9 @@ import {
   StatementTooLarge
 } from "../domain/Errors.js"
 import { type CatalogObject, catalogSources } from "./CatalogAudit.js"
+import type { Shape } from "./HeadParser.js"
 import { expandedCatalog, expandedNodes, maxExpandedNodes } from "./PlanSize.js"
-import { type Head, recognizeHead, type Shape, writeConstruct } from "./SqlHead.js"
+import { type Head, recognizeHead, writeConstruct } from "./SqlHead.js"
 import { isPunct, isWord, SqlLexer } from "./SqlLexer.js"
 import {
   decodeSerializedSql,

@@ -8,7 +8,8 @@ import {
   QueryTimeout
 } from "../domain/Errors.js"
 import { refusedQueryType } from "../gate/StatementGate.js"
-import { makeEncoder, type ResultEncoder } from "../results/Encoder.js"
+import type { ResultEncoder } from "../results/Encoder.js"
+import { makeEncoder } from "../results/Encoders.js"
 import { negotiateFormat } from "../results/Format.js"
 import { Slices } from "../results/StringBytes.js"
 import { AppConfig } from "../services/AppConfig.js"

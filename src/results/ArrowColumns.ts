@@ -2,7 +2,6 @@ import { type DuckDBType, DuckDBTypeId } from "@duckdb/node-api"
 import {
   Binary,
   Bool,
-  type Data,
   type DataType,
   DateDay,
   Decimal,
@@ -25,10 +24,11 @@ import {
   Uint64,
   Utf8
 } from "apache-arrow"
+import type { ArrowColumn, ArrowContext } from "./ArrowColumn.js"
 import { enumColumn, intervalColumn, nullColumn, textColumn, uuidColumn } from "./ArrowConverted.js"
 import { arrayColumn, listColumn, mapColumn, structColumn } from "./ArrowNested.js"
-import { isValidAt, type Selection, selectionBitmap, sourceRow } from "./ArrowSelection.js"
-import { bytesOf, type NativeVector, StringItems } from "./RawVector.js"
+import { isValidAt, selectionBitmap, sourceRow } from "./ArrowSelection.js"
+import { bytesOf, StringItems } from "./RawVector.js"
 
 /**
  * One DuckDB type as an Arrow type, and how to turn a native vector into Arrow data.
@@ -45,17 +45,6 @@ import { bytesOf, type NativeVector, StringItems } from "./RawVector.js"
  * smallest signed index type that fits, one dictionary batch sent before the first record batch;
  * TIMETZ, BIT, BIGNUM, UNION, VARIANT, GEOMETRY → Utf8 holding the CSV text of the value.
  */
-export interface ArrowColumn {
-  readonly type: DataType
-  readonly metadata?: Map<string, string>
-  build(vector: NativeVector, size: number, selection: Selection): Data
-}
-
-export interface ArrowContext {
-  /** Dictionary ids must be unique across the schema. */
-  nextDictionaryId: number
-}
-
 export const arrowColumn = (type: DuckDBType, context: ArrowContext): ArrowColumn => {
   switch (type.typeId) {
     case DuckDBTypeId.BOOLEAN:

@@ -12,7 +12,7 @@ import {
   Utf8,
   vectorFromArray
 } from "apache-arrow"
-import type { ArrowColumn } from "./ArrowColumns.js"
+import type { ArrowColumn } from "./ArrowColumn.js"
 import { selectionBitmap, sourceRow } from "./ArrowSelection.js"
 import { valueReader } from "./JsonValues.js"
 import { bytesOf } from "./RawVector.js"

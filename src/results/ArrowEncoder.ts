@@ -1,6 +1,7 @@
 import type { DuckDBDataChunk } from "@duckdb/node-api"
 import { makeData, RecordBatch, RecordBatchStreamWriter, Schema, Struct } from "apache-arrow"
-import { type ArrowColumn, arrowColumn } from "./ArrowColumns.js"
+import type { ArrowColumn } from "./ArrowColumn.js"
+import { arrowColumn } from "./ArrowColumns.js"
 import { fieldOf } from "./ArrowNested.js"
 import { rangeSelection } from "./ArrowSelection.js"
 import type { ResultColumn, ResultEncoder, ResultError, ResultSummary } from "./Encoder.js"

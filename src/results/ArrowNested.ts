@@ -1,5 +1,5 @@
 import { Field, FixedSizeList, List, Map_, makeData, Struct } from "apache-arrow"
-import type { ArrowColumn } from "./ArrowColumns.js"
+import type { ArrowColumn } from "./ArrowColumn.js"
 import { isValidAt, rangeSelection, type Selection, selectionBitmap, sourceRow } from "./ArrowSelection.js"
 import { arrayChild, ListEntries, type NativeVector, structChild } from "./RawVector.js"
 

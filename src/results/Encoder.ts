@@ -1,9 +1,6 @@
 import type { DuckDBDataChunk, DuckDBType } from "@duckdb/node-api"
-import { ArrowEncoder } from "./ArrowEncoder.js"
-import { CsvEncoder, NdjsonEncoder } from "./ByteEncoders.js"
 import type { ResultFormat } from "./Format.js"
 import type { Slices } from "./StringBytes.js"
-import { JsonEncoder } from "./TextEncoders.js"
 
 export interface ResultColumn {
   readonly name: string
@@ -47,17 +44,4 @@ export interface ResultEncoder {
   sliced(chunk: DuckDBDataChunk, count: number): Uint8Array | Slices
   end(summary: ResultSummary): Uint8Array
   abort(error: ResultError): Uint8Array
-}
-
-export const makeEncoder = (format: ResultFormat): ResultEncoder => {
-  switch (format) {
-    case "json":
-      return new JsonEncoder()
-    case "ndjson":
-      return new NdjsonEncoder()
-    case "csv":
-      return new CsvEncoder()
-    case "arrow":
-      return new ArrowEncoder()
-  }
 }

@@ -1,6 +1,5 @@
-import { type DuckDBDataChunk, DuckDBTypeId } from "@duckdb/node-api"
+import { type DuckDBDataChunk, type DuckDBType, DuckDBTypeId } from "@duckdb/node-api"
 import { Output } from "./ByteOutput.js"
-import type { ResultColumn } from "./Encoder.js"
 import { chunkColumn, isValid, StringItems } from "./RawVector.js"
 
 /**
@@ -164,7 +163,9 @@ export const drain = (bytes: Uint8Array | Slices): Uint8Array =>
 export const partBytes = sliceBytes
 
 /** The columns whose values may be huge strings (a JSON column is a VARCHAR too). */
-export const varcharColumns = (columns: ReadonlyArray<ResultColumn>): ReadonlyArray<number> =>
+export const varcharColumns = (
+  columns: ReadonlyArray<{ readonly type: DuckDBType }>
+): ReadonlyArray<number> =>
   columns.flatMap((column, c) => (column.type.typeId === DuckDBTypeId.VARCHAR ? [c] : []))
 
 /** Per VARCHAR column, its items in `chunk` (for `isHuge` and `stringSlices`). */

@@ -5,18 +5,10 @@ import type { Settings } from "../domain/ConfigLoader.js"
 import { Unauthorized } from "../domain/Errors.js"
 import { anonymousPrincipal, apiKeyPrincipal, jwtPrincipal, type Principal } from "../domain/Principal.js"
 import { AppConfig, type ConfigError } from "./AppConfig.js"
-import { makeJwtVerifier } from "./JwtVerifier.js"
+import { makeJwtVerifier, type TokenFailure } from "./JwtVerifier.js"
 
 /** Why a request was refused, for logs and metrics only: the client always reads the same message. */
-export type AuthFailureReason =
-  | "missing"
-  | "malformed"
-  | "invalid"
-  | "expired"
-  | "not_yet_valid"
-  | "claims"
-  | "algorithm"
-  | "jwks_unavailable"
+export type AuthFailureReason = "missing" | "malformed" | "invalid" | TokenFailure
 
 /** The one message for every refusal, so that a response never tells a wrong key from a missing one. */
 export const unauthorizedMessage = "Missing or invalid credentials"

@@ -1,7 +1,6 @@
 import { Effect, Option } from "effect"
 import { createRemoteJWKSet, errors, type JWTVerifyOptions, jwtVerify } from "jose"
 import { ConfigError } from "./AppConfig.js"
-import type { AuthFailureReason } from "./Authenticator.js"
 
 export interface JwtVerifierOptions {
   /** When set, tokens must be signed by a key of this JWKS, and a shared secret is never accepted. */
@@ -18,8 +17,18 @@ export interface VerifiedToken {
   readonly expiresAt: number
 }
 
+/** Why a token was refused (Authenticator's `AuthFailureReason` adds the refusals before a token is read). */
+export type TokenFailure =
+  | "malformed"
+  | "invalid"
+  | "expired"
+  | "not_yet_valid"
+  | "claims"
+  | "algorithm"
+  | "jwks_unavailable"
+
 /** Never rejects: every refusal resolves to its reason. */
-export type JwtVerifier = (token: string, nowMillis: number) => Promise<VerifiedToken | AuthFailureReason>
+export type JwtVerifier = (token: string, nowMillis: number) => Promise<VerifiedToken | TokenFailure>
 
 /**
  * Each key source accepts only its own family, which is what defeats algorithm confusion: with a
@@ -32,7 +41,7 @@ export const secretAlgorithms: ReadonlyArray<string> = ["HS256"]
 /** A `sub` is an owner id stored with every instance; anything longer is not a real subject. */
 const maxSubjectLength = 256
 
-const reasonOf = (error: unknown, remoteKeys: boolean): AuthFailureReason => {
+const reasonOf = (error: unknown, remoteKeys: boolean): TokenFailure => {
   if (!(error instanceof errors.JOSEError)) return remoteKeys ? "jwks_unavailable" : "invalid"
   switch (error.code) {
     case errors.JWTExpired.code:
@@ -82,7 +91,7 @@ export const makeJwtVerifier = (options: JwtVerifierOptions): Effect.Effect<JwtV
     }
     const settle = (verification: Promise<{ readonly payload: { sub?: unknown; exp?: unknown } }>) =>
       verification.then(
-        ({ payload }): VerifiedToken | AuthFailureReason =>
+        ({ payload }): VerifiedToken | TokenFailure =>
           typeof payload.sub === "string" &&
           payload.sub !== "" &&
           payload.sub.length <= maxSubjectLength &&

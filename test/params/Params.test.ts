@@ -1,7 +1,8 @@
 import { Either } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { bindParams } from "../../src/params/Params.js"
-import { makeEncoder, type ResultColumn } from "../../src/results/Encoder.js"
+import type { ResultColumn } from "../../src/results/Encoder.js"
+import { makeEncoder } from "../../src/results/Encoders.js"
 import { type Connection, openDuckDB } from "../results/encode.js"
 
 let db: Awaited<ReturnType<typeof openDuckDB>>

@@ -1,7 +1,7 @@
 import { DuckDBDataChunk, INTEGER, LIST, listValue, STRUCT, structValue, VARCHAR } from "@duckdb/node-api"
 import duckdb from "@duckdb/node-bindings"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { makeEncoder } from "../../src/results/Encoder.js"
+import { makeEncoder } from "../../src/results/Encoders.js"
 import type { ResultFormat } from "../../src/results/Format.js"
 import { uniqueNames } from "../../src/results/TextEncoders.js"
 import { type Connection, encode, openDuckDB } from "./encode.js"

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { makeEncoder, type ResultColumn } from "../../src/results/Encoder.js"
+import type { ResultColumn } from "../../src/results/Encoder.js"
+import { makeEncoder } from "../../src/results/Encoders.js"
 import { hugeValueBytes } from "../../src/results/RawVector.js"
 import { Slices } from "../../src/results/StringBytes.js"
 import { type Connection, encode, openDuckDB } from "./encode.js"

@@ -1,5 +1,6 @@
 import { DuckDBInstance } from "@duckdb/node-api"
-import { makeEncoder, type ResultColumn } from "../../src/results/Encoder.js"
+import type { ResultColumn } from "../../src/results/Encoder.js"
+import { makeEncoder } from "../../src/results/Encoders.js"
 import type { ResultFormat } from "../../src/results/Format.js"
 
 /** A DuckDB instance for a test file, created as the server creates them (path undefined). */
