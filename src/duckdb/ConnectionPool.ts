@@ -112,10 +112,10 @@ export class ConnectionPool implements ConnectionOwner {
   }
 
   /**
-   * A connection, or `PoolExhausted` once `acquireTimeout` has passed. Callers acquire inside
-   * `acquireUseRelease`, i.e. uninterruptibly: only the wait for a release is made interruptible and
-   * timed, so that the timeout fires there, and opening or validating a connection is never cut
-   * short with the connection lost.
+   * A connection, or `PoolExhausted` once `acquireTimeout` has passed; the caller hands it back with
+   * `release` or `discard`. Callers acquire in an uninterruptible region: only the wait for a release
+   * is made interruptible and timed, so that the timeout fires there, and opening or validating a
+   * connection is never cut short with the connection lost.
    */
   readonly acquire: Effect.Effect<PooledConnection, PoolExhausted | ShuttingDown> = Effect.suspend(() => {
     const ready = this.takeIdle()

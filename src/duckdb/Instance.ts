@@ -1,6 +1,6 @@
-import { Cause, type Duration, Effect } from "effect"
+import { Cause, type Duration, Effect, Exit, Scope } from "effect"
 import type { DatabaseDescriptor } from "../attach/Attachments.js"
-import { AliasExists, NotFound, type PoolExhausted, type ShuttingDown } from "../domain/Errors.js"
+import type { PoolExhausted, ShuttingDown } from "../domain/Errors.js"
 import type { ConnectionPool } from "./ConnectionPool.js"
 import { type AttachError, buildEngine, type EngineContext, type Generation } from "./Engine.js"
 import type { ConnectionOwner, PooledConnection } from "./PooledConnection.js"
@@ -36,7 +36,8 @@ export interface InstanceOptions {
  * builds a new engine from the descriptor, swaps it in, and retires the old one once its running
  * queries end: nothing running is interrupted. Tables a client created in the instance's own memory
  * live in the old engine and are not carried over. Changes are serialised; queries never wait for
- * them.
+ * them. That waiting, and a renewal after a runaway query, run in the instance's own scope: closing
+ * the instance stops them.
  */
 export class Instance {
   lastUsedAt: number
@@ -48,7 +49,8 @@ export class Instance {
     private current: Generation,
     private described: InstanceDescriptor,
     private readonly context: EngineContext,
-    private readonly options: InstanceOptions
+    private readonly options: InstanceOptions,
+    private readonly background: Scope.CloseableScope
   ) {
     this.lastUsedAt = described.createdAt
   }
@@ -58,9 +60,13 @@ export class Instance {
     context: EngineContext,
     options: InstanceOptions
   ): Effect.Effect<Instance, AttachError> =>
-    Effect.map(
+    Effect.flatMap(
       buildEngine({ ...descriptor.settings, databases: descriptor.databases }, context, options),
-      (generation) => new Instance(generation, descriptor, context, options)
+      (generation) =>
+        Effect.map(
+          Scope.make(),
+          (background) => new Instance(generation, descriptor, context, options, background)
+        )
     )
 
   get id(): string {
@@ -98,33 +104,6 @@ export class Instance {
     return this.current.pool.acquire
   }
 
-  /** Attaches one more database; the instance keeps serving from its old engine until the new one is ready. */
-  attach(database: DatabaseDescriptor): Effect.Effect<void, AttachError | AliasExists> {
-    return this.change(
-      Effect.suspend(
-        (): Effect.Effect<void, AttachError | AliasExists> =>
-          this.described.databases.some((known) => known.alias.toLowerCase() === database.alias.toLowerCase())
-            ? Effect.fail(
-                new AliasExists({ message: `the instance already has a database "${database.alias}"` })
-              )
-            : this.rebuild([...this.described.databases, database], false)
-      )
-    )
-  }
-
-  detach(alias: string): Effect.Effect<void, AttachError | NotFound> {
-    return this.change(
-      Effect.suspend((): Effect.Effect<void, AttachError | NotFound> => {
-        const kept = this.described.databases.filter(
-          (known) => known.alias.toLowerCase() !== alias.toLowerCase()
-        )
-        return kept.length === this.described.databases.length
-          ? Effect.fail(new NotFound({ message: "database not found" }))
-          : this.rebuild(kept, false)
-      })
-    )
-  }
-
   /**
    * Rebuilds the engine with exactly `databases` (the descriptor changed, here or on another
    * replica). `commit` runs once the new engine is ready, before it serves: when `commit` fails, the
@@ -141,7 +120,7 @@ export class Instance {
           tolerateFailures: false
         }).pipe(
           Effect.tap((next) => Effect.onError(commit, () => next.close)),
-          Effect.map((next) => this.swap(next, descriptor))
+          Effect.flatMap((next) => this.swap(next, descriptor))
         )
       })
     )
@@ -160,8 +139,7 @@ export class Instance {
       }).pipe(
         Effect.flatMap((next) => {
           if (next.failures.size >= before) return Effect.as(next.close, false)
-          this.swap(next, this.described)
-          return Effect.succeed(next.failures.size === 0)
+          return Effect.as(this.swap(next, this.described), next.failures.size === 0)
         }),
         Effect.orElseSucceed(() => false)
       )
@@ -172,13 +150,14 @@ export class Instance {
    * A DuckDB call on `pool` ignored its interrupt for longer than the grace period (a plan being
    * bound, one huge function call) and has now returned. Its engine may hold memory it will not give
    * back: new queries go to a fresh engine, and the old one retires once its running queries end.
-   * Nothing another client runs is interrupted.
+   * Nothing another client runs is interrupted. The renewal runs on in the instance's scope: the
+   * effect returns once it has started.
    */
-  renewAfterRunaway(pool: ConnectionOwner): void {
-    if (this.closed || pool !== this.current.pool || this.renewing) return
-    this.renewing = true
-    Effect.runFork(
-      this.change(
+  renewAfterRunaway(pool: ConnectionOwner): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.closed || pool !== this.current.pool || this.renewing) return Effect.void
+      this.renewing = true
+      return this.change(
         Effect.suspend(() =>
           pool === this.current.pool
             ? this.rebuild(this.described.databases, this.options.tolerateFailures)
@@ -197,9 +176,11 @@ export class Instance {
             )
           )
         }),
-        Effect.ensuring(Effect.sync(() => (this.renewing = false)))
+        Effect.ensuring(Effect.sync(() => (this.renewing = false))),
+        Effect.forkIn(this.background),
+        Effect.asVoid
       )
-    )
+    })
   }
 
   private renewing = false
@@ -210,37 +191,43 @@ export class Instance {
 
   private rebuild(databases: ReadonlyArray<DatabaseDescriptor>, tolerateFailures: boolean) {
     const descriptor = { ...this.described, databases }
-    return Effect.map(
+    return Effect.flatMap(
       buildEngine({ ...descriptor.settings, databases }, this.context, { tolerateFailures }),
       (next) => this.swap(next, descriptor)
     )
   }
 
-  private swap(next: Generation, descriptor: InstanceDescriptor): void {
-    if (this.closed) {
-      Effect.runFork(next.close)
-      return
-    }
-    const previous = this.current
-    this.current = next
-    this.described = descriptor
-    this.retiring.add(previous)
-    Effect.runFork(
-      previous.pool.awaitIdle.pipe(
+  /** Serves from `next` now; the engine it replaces closes once its queries end, in the background. */
+  private swap(next: Generation, descriptor: InstanceDescriptor): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.closed) return next.close
+      const previous = this.current
+      this.current = next
+      this.described = descriptor
+      this.retiring.add(previous)
+      return previous.pool.awaitIdle.pipe(
         Effect.timeout(this.options.retireAfter),
         Effect.ignore,
-        Effect.zipRight(previous.close),
-        Effect.ensuring(Effect.sync(() => this.retiring.delete(previous)))
+        // Not cut short by `close`, which closes the retiring engines too and may stop this first.
+        Effect.zipRight(Effect.uninterruptible(previous.close)),
+        Effect.ensuring(Effect.sync(() => this.retiring.delete(previous))),
+        Effect.forkIn(this.background),
+        Effect.asVoid
       )
-    )
+    })
   }
 
-  /** Interrupts running queries, closes connections and engines (the current one and any retiring). */
+  /**
+   * Interrupts running queries, closes connections and engines (the current one and any retiring),
+   * and stops the background work.
+   */
   readonly close: Effect.Effect<void> = Effect.suspend(() => {
     this.closed = true
     const generations = [this.current, ...this.retiring]
     this.retiring.clear()
     for (const generation of generations) generation.pool.interruptAll()
-    return Effect.forEach(generations, (generation) => generation.close, { discard: true })
+    return Effect.forEach(generations, (generation) => generation.close, { discard: true }).pipe(
+      Effect.zipRight(Scope.close(this.background, Exit.void))
+    )
   })
 }

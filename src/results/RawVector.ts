@@ -27,35 +27,10 @@ const emptyBuffer = Buffer.alloc(0)
 export const bytesOf = (vector: NativeVector, size: number, width: number): Uint8Array =>
   size === 0 ? emptyBytes : duckdb.vector_get_data(vector, size * width)
 
-export const int8sOf = (vector: NativeVector, size: number): Int8Array => {
-  const b = bytesOf(vector, size, 1)
-  return new Int8Array(b.buffer, b.byteOffset, size)
-}
-export const uint8sOf = (vector: NativeVector, size: number): Uint8Array => bytesOf(vector, size, 1)
-export const int16sOf = (vector: NativeVector, size: number): Int16Array => {
-  const b = bytesOf(vector, size, 2)
-  return new Int16Array(b.buffer, b.byteOffset, size)
-}
-export const uint16sOf = (vector: NativeVector, size: number): Uint16Array => {
-  const b = bytesOf(vector, size, 2)
-  return new Uint16Array(b.buffer, b.byteOffset, size)
-}
 /** `width` 4-byte words per item (`width` 2 for 64-bit values, 4 for 128-bit ones). */
-export const int32sOf = (vector: NativeVector, size: number, width = 1): Int32Array => {
-  const b = bytesOf(vector, size, 4 * width)
-  return new Int32Array(b.buffer, b.byteOffset, size * width)
-}
 export const uint32sOf = (vector: NativeVector, size: number, width = 1): Uint32Array => {
   const b = bytesOf(vector, size, 4 * width)
   return new Uint32Array(b.buffer, b.byteOffset, size * width)
-}
-export const float32sOf = (vector: NativeVector, size: number): Float32Array => {
-  const b = bytesOf(vector, size, 4)
-  return new Float32Array(b.buffer, b.byteOffset, size)
-}
-export const float64sOf = (vector: NativeVector, size: number): Float64Array => {
-  const b = bytesOf(vector, size, 8)
-  return new Float64Array(b.buffer, b.byteOffset, size)
 }
 
 const twoTo32 = 4294967296

@@ -123,5 +123,3 @@ export const makeInstanceCopies = (context: EngineContext, options: InstanceOpti
     isClosed: () => closed
   } as const
 }
-
-export type InstanceCopies = ReturnType<typeof makeInstanceCopies>

@@ -121,7 +121,9 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
   effect: Effect.gen(function* () {
     const gate = yield* StatementGate
     const config = yield* AppConfig
-    const runExit = Runtime.runPromiseExit(yield* Effect.runtime<never>())
+    const runtime = yield* Effect.runtime<never>()
+    const runExit = Runtime.runPromiseExit(runtime)
+    const runFork = Runtime.runFork(runtime)
     const verdicts = new Map<string, Verdict>()
 
     /** The value of a server-side effect, or its typed failure thrown as is. */
@@ -282,7 +284,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
       leave(ticket.principal, ticket.instance.shared)
       if (ticket.runaway) {
         connection.owner.discard(connection)
-        ticket.instance.renewAfterRunaway(connection.owner)
+        runFork(ticket.instance.renewAfterRunaway(connection.owner))
         return
       }
       const suspect = !clean || connection.interrupted
@@ -381,10 +383,6 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
         )
       })
 
-    return {
-      execute,
-      /** Drops cached verdicts, e.g. when the gate's rules change in tests. */
-      forgetVerdicts: () => verdicts.clear()
-    } as const
+    return { execute } as const
   })
 }) {}

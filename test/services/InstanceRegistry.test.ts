@@ -1,5 +1,17 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Duration, Effect, Either, Exit, Layer, Option, Scope, TestClock } from "effect"
+import {
+  Context,
+  Duration,
+  Effect,
+  Either,
+  Exit,
+  type Fiber,
+  Layer,
+  Option,
+  Scope,
+  Supervisor,
+  TestClock
+} from "effect"
 import { InstanceLimit, NotFound, ShuttingDown } from "../../src/domain/Errors.js"
 import type { Instance } from "../../src/duckdb/Instance.js"
 import { AppConfig } from "../../src/services/AppConfig.js"
@@ -258,6 +270,35 @@ describe("shutdown", () => {
       expect(yield* Effect.exit(instance.acquire())).toEqual(shuttingDown)
       expect(yield* Effect.exit(registry.defaultInstance.acquire())).toEqual(shuttingDown)
       expect(registry.all()).toEqual([])
+    })
+  )
+
+  it.scoped("a replaced engine retires in the instance's background, which closing the registry stops", () =>
+    Effect.gen(function* () {
+      const { registry, close } = yield* makeRegistry()
+      const instance = yield* registry.create("alice", {})
+      const swapWatched = Effect.gen(function* () {
+        const supervisor = yield* Supervisor.track
+        yield* Effect.supervised(instance.replaceDatabases([]), supervisor)
+        return yield* supervisor.value
+      })
+      const running = (fibers: ReadonlyArray<Fiber.RuntimeFiber<unknown, unknown>>) =>
+        fibers.filter((fiber) => fiber.unsafePoll() === null).length
+
+      // The old engine waits for its last query before it closes: a fiber that ends with it.
+      const first = yield* instance.acquire()
+      const afterFirstSwap = yield* swapWatched
+      expect(instance.pool).not.toBe(first.owner)
+      first.owner.release(first)
+      yield* eventually(() => running(afterFirstSwap) < afterFirstSwap.length, "the retirement ends")
+
+      // A retirement still waiting when the server shuts down is stopped, not left to its timeout.
+      const second = yield* instance.acquire()
+      const afterSecondSwap = yield* swapWatched
+      expect(running(afterSecondSwap)).toBeGreaterThan(0)
+      yield* close
+      expect(second.interrupted).toBe(true)
+      yield* eventually(() => running(afterSecondSwap) === 0, "every background fiber has stopped")
     })
   )
 
