@@ -177,6 +177,7 @@ export class Instance {
           )
         }),
         Effect.ensuring(Effect.sync(() => (this.renewing = false))),
+        Effect.interruptible,
         Effect.forkIn(this.background),
         Effect.asVoid
       )
@@ -211,6 +212,8 @@ export class Instance {
         // Not cut short by `close`, which closes the retiring engines too and may stop this first.
         Effect.zipRight(Effect.uninterruptible(previous.close)),
         Effect.ensuring(Effect.sync(() => this.retiring.delete(previous))),
+        // Whatever region the swap ran in, closing the instance may stop the wait.
+        Effect.interruptible,
         Effect.forkIn(this.background),
         Effect.asVoid
       )

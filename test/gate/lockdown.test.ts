@@ -5,6 +5,7 @@ import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import { allowedPathList, creationOptions, lockdown } from "../../src/gate/Lockdown.js"
+import { quoteLiteral } from "../../src/sql/Quote.js"
 
 let dir: string
 let previousCwd: string
@@ -92,7 +93,7 @@ describe("lockdown", () => {
     const attached = path.join(dir, "it's.duckdb")
     await makeDuckDBFile(attached)
     const { connection, close } = await open()
-    await connection.run(`ATTACH '${attached.replaceAll("'", "''")}' AS att (READ_ONLY)`)
+    await connection.run(`ATTACH ${quoteLiteral(attached)} AS att (READ_ONLY)`)
     const later = path.join(dir, "later.duckdb")
     await Effect.runPromise(lockdown(connection, { allowedPaths: [later] }))
 
