@@ -2,6 +2,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { Duration, Redacted } from "effect"
 import { describe, expect, it } from "vitest"
+import { readDoc } from "../support/Markdown.js"
 import {
   decodeConfig,
   durationSeconds,
@@ -401,11 +402,7 @@ const secretKeyRefs = (value: unknown): Array<{ name: string; key: string; optio
 }
 
 describe("the documented `kubectl create secret` and `kubectl apply -k`", () => {
-  const readmeText = readRepoFile("README.md")
-  const kubernetesSection = readmeText.slice(
-    readmeText.indexOf("\n### Kubernetes\n"),
-    readmeText.indexOf("\n### ", readmeText.indexOf("\n### Kubernetes\n") + 1)
-  )
+  const kubernetesSection = readDoc("docs/deployment.md", "Kubernetes")
   const refs = applied(k8sDir).flatMap(({ doc }) => secretKeyRefs(doc))
   const required = [...new Set(refs.filter((ref) => !ref.optional).map((ref) => ref.key))]
   /** The `--from-literal=KEY=` keys of each `kubectl create secret` in a text. */
@@ -422,13 +419,13 @@ describe("the documented `kubectl create secret` and `kubectl apply -k`", () => 
         return [...command.matchAll(/--from-literal=(\w+)=/g)].map((key) => key[1]!)
       })
 
-  it("creates every key the applied manifests refer to (the pods start), in the README and beside the manifests", () => {
+  it("creates every key the applied manifests refer to (the pods start), in docs/deployment.md and beside the manifests", () => {
     expect(required).toEqual(
       expect.arrayContaining(["API_KEY", "ENCRYPTION_KEY", "REDIS_URL", "REDIS_PASSWORD"])
     )
     for (const ref of refs) expect(ref.name).toBe(secret.metadata.name)
     const documents = {
-      "README.md": kubernetesSection,
+      "docs/deployment.md": kubernetesSection,
       "deploy/README.md": readRepoFile("deploy/README.md"),
       "secret.template.yaml": readRepoFile(`${k8sDir}/secret.template.yaml`)
     }

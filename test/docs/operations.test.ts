@@ -1,31 +1,18 @@
+import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
-import { Duration, Effect } from "effect"
+import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Metrics } from "../../src/services/Metrics.js"
-import { instructionsOf, parseDockerfile, stageEnv } from "../deploy/dockerfile.js"
-import {
-  decodeConfig,
-  parseEnvFile,
-  productionSecrets,
-  readRepoFile,
-  readYaml,
-  repoRoot
-} from "../support/RepoFiles.js"
+import { readDoc } from "../support/Markdown.js"
+import { repoRoot } from "../support/RepoFiles.js"
+import { queuedBeforeDropping, shutdownWaitSeconds } from "../support/StuckStdout.js"
 import { json, type RunningServer, startServer, testSettings } from "../support/TestServer.js"
 
-/** The README's Operations and Deployment sections say what the files and the server do. */
+/** docs/operations.md says what the server and its launcher do. */
 
-const readme = readRepoFile("README.md")
-const section = (title: string) => {
-  const start = readme.indexOf(`\n## ${title}\n`)
-  expect(start, title).toBeGreaterThan(0)
-  const end = readme.indexOf("\n## ", start + 1)
-  return readme.slice(start, end === -1 ? undefined : end)
-}
-const operations = section("Operations")
-const deployment = section("Deployment")
-const deployReadme = readRepoFile("deploy/README.md")
+const operations = readDoc("docs/operations.md")
 
 const jsonSamples = (text: string): Array<Record<string, unknown>> =>
   [...text.matchAll(/```json\n([\s\S]*?)```/g)].flatMap((match) =>
@@ -35,7 +22,7 @@ const jsonSamples = (text: string): Array<Record<string, unknown>> =>
       .map((line) => JSON.parse(line) as Record<string, unknown>)
   )
 
-describe("README: Operations", () => {
+describe("docs/operations.md", () => {
   let server: RunningServer
   beforeAll(async () => {
     server = await startServer(
@@ -58,7 +45,7 @@ describe("README: Operations", () => {
     for (const kind of kinds) {
       const sample = samples.find((line) => line.message === kind)
       const line = real.find((candidate) => candidate.message === kind)
-      expect(sample, `README sample of "${kind}"`).toBeDefined()
+      expect(sample, `the page's sample of "${kind}"`).toBeDefined()
       expect(line, `a real "${kind}" line`).toBeDefined()
       expect(Object.keys(sample!), kind).toEqual(Object.keys(line!))
       expect(sample!.level, kind).toBe(line!.level)
@@ -84,138 +71,44 @@ describe("README: Operations", () => {
     expect(operations).toContain("`pondpilot_nodejs_*`")
   })
 
-  it("states the launcher's defaults and the log writer's bounds as they are in the code", () => {
-    const launcher = readRepoFile("bin/pondpilot-proxy")
-    const threads = /UV_THREADPOOL_SIZE=\$\{UV_THREADPOOL_SIZE:-(\d+)\}/.exec(launcher)![1]!
-    expect(operations).toContain(`\`UV_THREADPOOL_SIZE\` (default \`${threads}\`)`)
-    expect(launcher).toContain("PONDPILOT_ADDRESS_SPACE_LIMIT_KB")
-    expect(operations).toContain("`PONDPILOT_ADDRESS_SPACE_LIMIT_KB`")
-    const writer = readRepoFile("src/services/LogWriter.ts")
-    expect(writer).toContain("options.maxQueuedLines ?? 10_000")
-    expect(writer).toContain("options.maxQueuedChars ?? 8_000_000")
-    expect(writer).toContain("Duration.seconds(3)")
-    expect(operations).toContain("(10,000 lines or 8 MB)")
-    expect(operations).toContain("for up to 3 s")
+  it("states the launcher's defaults as the launcher applies them", () => {
+    const applied = launched({})
+    expect(operations).toContain(`\`UV_THREADPOOL_SIZE\` (default \`${applied.threads}\`)`)
+    expect(launched({ UV_THREADPOOL_SIZE: "8" }).threads).toBe("8")
+    expect(operations).toContain("`PONDPILOT_ADDRESS_SPACE_LIMIT_KB` sets it in KiB")
+    expect(launched({ PONDPILOT_ADDRESS_SPACE_LIMIT_KB: "20000000" }).addressSpaceKiB).toBe("20000000")
+    expect(operations).toContain("`unlimited` turns it off")
+    expect(launched({ PONDPILOT_ADDRESS_SPACE_LIMIT_KB: "unlimited" }).addressSpaceKiB).toBe("unlimited")
+    expect(operations).toContain("never below 4 GiB")
+    expect(launched({ PONDPILOT_ADDRESS_SPACE_LIMIT_KB: "1000" }).addressSpaceKiB).toBe(
+      String(4 * 1024 * 1024)
+    )
+  })
+
+  it("states the log queue's bounds and the shutdown flush as the writer keeps them", async () => {
+    const lines = await queuedBeforeDropping("x")
+    const megabytes = ((await queuedBeforeDropping("x".repeat(9_999))) * 10_000) / 1e6
+    expect(operations).toContain(`(${lines.toLocaleString("en-US")} lines or ${Math.round(megabytes)} MB)`)
+    expect(operations).toContain(`is flushed (for up to ${await shutdownWaitSeconds()} s)`)
   })
 })
 
-describe("README: Deployment", () => {
-  const dockerfile = parseDockerfile(readRepoFile("Dockerfile"))
-  const runtime = dockerfile.stages.at(-1)!
-
-  it("describes the image as the Dockerfile builds it", () => {
-    expect(deployment).toContain(`\`${dockerfile.stages[0]!.base}\``)
-    expect(deployment).toContain(`Three stages`)
-    expect(dockerfile.stages).toHaveLength(3)
-    for (const stage of dockerfile.stages) expect(deployment).toContain(`\`${stage.name}\``)
-    expect(deployment).toContain(`user \`${instructionsOf(runtime, "USER")[0]!.args}\``)
-    expect(deployment).toContain(
-      `\`ENTRYPOINT ${JSON.stringify(instructionsOf(runtime, "ENTRYPOINT")[0]!.exec).replace(/","/g, '", "')}\``
+/** What the launcher hands to node: `node` is a stand-in that reports its environment and limits. */
+const launched = (env: Record<string, string>): { threads: string; addressSpaceKiB: string } => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pondpilot-launcher-"))
+  try {
+    fs.writeFileSync(
+      path.join(dir, "node"),
+      '#!/bin/sh\n[ "$1" = "-e" ] && exit 0\necho "$UV_THREADPOOL_SIZE $(ulimit -v)"\n',
+      { mode: 0o755 }
     )
-    expect(deployment).toContain(
-      `\`CMD ${JSON.stringify(instructionsOf(runtime, "CMD")[0]!.exec).replace(/","/g, '", "')}\``
-    )
-    const env = stageEnv(runtime)
-    expect(deployment).toContain(
-      `\`ENV ${Object.entries(env)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(" ")}\``
-    )
-    expect(deployment).toContain(`\`EXPOSE ${instructionsOf(runtime, "EXPOSE")[0]!.args}\``)
-    const build = dockerfile.stages[0]!
-    const install = instructionsOf(build, "RUN").find((run) => run.args.includes("install-extensions"))!
-    expect(install.args).toContain("node scripts/install-extensions.mjs --dir /opt/pondpilot/extensions")
-    expect(deployment).toContain("`node scripts/install-extensions.mjs --dir /opt/pondpilot/extensions`")
-    // Every build argument that chooses the extensions' source is shown in use.
-    for (const arg of instructionsOf(build, "ARG").map((i) => i.args.split("=")[0]!))
-      expect(deployment).toContain(`--build-arg ${arg}=`)
-    const healthcheck = instructionsOf(runtime, "HEALTHCHECK")[0]!.flags
-    expect(deployment).toContain(
-      `every ${healthcheck.interval!.replace("s", " s")} (timeout ${healthcheck.timeout!.replace("s", " s")}, ${healthcheck.retries} retries, ${healthcheck["start-period"]!.replace("s", " s")} start period)`
-    )
-  })
-
-  it("gives compose's numbers and variables as the files have them", () => {
-    const proxy = readYaml("docker-compose.yaml").services["pondpilot-proxy"]
-    const demo = decodeConfig(readRepoFile("deploy/demo/config.yaml"), {
-      ...productionSecrets,
-      POSTGRES_URL: "postgresql://u:p@h/db",
-      MYSQL_URL: "mysql://u:p@h/db"
+    const output = execFileSync("sh", [path.join(repoRoot, "bin/pondpilot-proxy")], {
+      env: { PATH: `${dir}:${process.env.PATH ?? ""}`, ...env },
+      encoding: "utf8"
     })
-    const shutdown = `shutdown_timeout: ${Duration.toSeconds(demo.server.shutdown_timeout)}s`
-    for (const text of [deployment, deployReadme]) {
-      expect(text).toContain(`stop_grace_period: ${proxy.stop_grace_period}`)
-      expect(text).toContain(shutdown)
-    }
-    expect(deployment).toContain(`Port \`${proxy.ports[0]}\``)
-    expect(deployment).toContain(
-      `memory limit ${proxy.deploy.resources.limits.memory}, reservation ${proxy.deploy.resources.reservations.memory}`
-    )
-    const envExample = parseEnvFile(readRepoFile(".env.example"))
-    for (const name of [
-      "API_KEY",
-      "ENCRYPTION_KEY",
-      "POSTGRES_URL",
-      "MYSQL_URL",
-      "DEMO_DB_PASSWORD",
-      "JWT_SECRET",
-      "LOG_LEVEL"
-    ]) {
-      expect(deployment, name).toContain(`\`${name}\``)
-      expect(envExample, name).toHaveProperty(name)
-    }
-    // The README's sed fills exactly these two empty lines.
-    expect(readRepoFile(".env.example")).toMatch(/^API_KEY=$/m)
-    expect(readRepoFile(".env.example")).toMatch(/^ENCRYPTION_KEY=$/m)
-    expect(deployment).toContain("--data @deploy/demo/query.json")
-  })
-
-  it("gives the Kubernetes numbers as the manifests have them", () => {
-    const manifest = readYaml("deploy/kubernetes/deployment.yaml")
-    const pod = manifest.spec.template.spec
-    const container = pod.containers[0]
-    const configMap = readYaml("deploy/kubernetes/configmap.yaml")
-    const settings = decodeConfig(configMap.data["config.yaml"], {
-      ...productionSecrets,
-      POSTGRES_URL: "postgresql://u:p@h/db",
-      MYSQL_URL: "mysql://u:p@h/db"
-    })
-    const preStop = container.lifecycle.preStop.exec.command[1]
-    for (const text of [deployment, deployReadme]) {
-      expect(text).toContain(`terminationGracePeriodSeconds: ${pod.terminationGracePeriodSeconds}`)
-      expect(text).toContain(`shutdown_timeout: ${Duration.toSeconds(settings.server.shutdown_timeout)}s`)
-    }
-    expect(deployment).toContain(`\`preStop\` sleeps ${preStop} s`)
-    expect(deployment).toContain(`${manifest.spec.replicas} replicas`)
-    expect(deployment).toContain(
-      `\`minAvailable: ${readYaml("deploy/kubernetes/poddisruptionbudget.yaml").spec.minAvailable}\``
-    )
-    const { limits, requests } = container.resources
-    expect(deployment).toContain(
-      `Requests ${requests.cpu} CPU / ${requests.memory}, limits ${limits.cpu} CPUs / ${limits.memory}`
-    )
-    expect(deployment).toContain(
-      `(after ${container.livenessProbe.initialDelaySeconds} s, every ${container.livenessProbe.periodSeconds} s)`
-    )
-    expect(deployment).toContain(
-      `(after ${container.readinessProbe.initialDelaySeconds} s, every ${container.readinessProbe.periodSeconds} s)`
-    )
-    expect(deployment).toContain(`\`${container.image}\``)
-  })
-
-  it("names only files that exist", () => {
-    const named = [
-      ...`${deployment}\n${operations}\n${deployReadme}`.matchAll(
-        /`((?:deploy|test|scripts|bin|src)\/[^`\s]+|\.env\.example|Dockerfile|\.dockerignore|docker-compose\.yaml)`/g
-      )
-    ].map((match) => match[1]!)
-    expect(named.length).toBeGreaterThan(10)
-    for (const file of named) {
-      const candidates = [file, path.join("deploy", file)]
-      expect(
-        candidates.some((candidate) => fs.existsSync(path.join(repoRoot, candidate))),
-        file
-      ).toBe(true)
-    }
-  })
-})
+    const [threads, addressSpaceKiB] = output.trim().split(" ") as [string, string]
+    return { threads, addressSpaceKiB }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
