@@ -13,6 +13,7 @@ import {
   readRepoFile,
   readYaml,
   referencedVariables,
+  repoPathExists,
   repoRoot,
   which
 } from "../support/RepoFiles.js"
@@ -27,23 +28,41 @@ const demoConfigText = readRepoFile("deploy/demo/config.yaml")
 /** The env the proxy container gets from compose when .env is .env.example plus real secrets. */
 const demoEnv = { ...envExample, ...productionSecrets }
 
+/**
+ * A memory quantity in bytes: Docker reads `4G` as 4 GiB; Kubernetes reads `4Gi` as 4 GiB and `4G`
+ * as 4·10⁹ (pass `kubernetes`).
+ */
+const sizeBytes = (text: string, kubernetes = false): number => {
+  const match = /^(\d+(?:\.\d+)?)([kmgt]?)(i?)$/i.exec(String(text))
+  if (match === null) throw new Error(`not a memory quantity: ${text}`)
+  const power = ["", "k", "m", "g", "t"].indexOf(match[2]!.toLowerCase())
+  return Number(match[1]) * (kubernetes && match[3] === "" ? 1000 : 1024) ** power
+}
+
 const secretNames = ["API_KEY", "ENCRYPTION_KEY", "JWT_SECRET", "POSTGRES_URL", "MYSQL_URL", "REDIS_URL"]
 
 describe("docker-compose.yaml", () => {
-  it("runs the proxy as the deployment guide shows", () => {
-    expect(proxy.build.context).toBe(".")
-    expect(proxy.ports).toEqual(["8080:8080"])
+  it("builds the image here and runs it with the demo's config, on the port that config listens on", () => {
+    expect(repoPathExists(path.join(proxy.build.context, "Dockerfile"))).toBe(true)
+    const settings = decodeConfig(demoConfigText, demoEnv)
+    const [, containerPort] = String(proxy.ports[0]).split(":")
+    expect(Number(containerPort)).toBe(settings.server.port)
+    // CONFIG_FILE names the file a volume mounts, and that file is the demo's.
+    const mounts = new Map(
+      (proxy.volumes as Array<string>).map((volume) => volume.split(":") as [string, string, string])
+    )
+    const mounted = [...mounts].find(([, target]) => target === proxy.environment.CONFIG_FILE)
+    expect(mounted?.[0]).toBe("./deploy/demo/config.yaml")
     expect(proxy.restart).toBe("unless-stopped")
-    expect(proxy.environment.CONFIG_FILE).toBe("/config/config.yaml")
-    expect(proxy.volumes).toEqual(["./deploy/demo/config.yaml:/config/config.yaml:ro"])
-    expect(proxy.healthcheck).toMatchObject({
-      interval: "30s",
-      timeout: "10s",
-      retries: 3,
-      start_period: "10s"
-    })
-    expect(proxy.deploy.resources).toEqual({ limits: { memory: "4G" }, reservations: { memory: "1G" } })
-    expect(proxy.logging).toEqual({ driver: "json-file", options: { "max-size": "100m", "max-file": "5" } })
+  })
+
+  it("gives the container more memory than one DuckDB instance may use, and rotates its logs", () => {
+    const settings = decodeConfig(demoConfigText, demoEnv)
+    const { limits, reservations } = proxy.deploy.resources
+    expect(sizeBytes(limits.memory)).toBeGreaterThan(settings.duckdb.settings.memory_limit)
+    expect(sizeBytes(reservations.memory)).toBeLessThanOrEqual(sizeBytes(limits.memory))
+    expect(proxy.logging.options["max-size"]).toMatch(/^\d+[kmg]$/)
+    expect(Number(proxy.logging.options["max-file"])).toBeGreaterThan(1)
   })
 
   it("only references secrets, never holds them", () => {
@@ -263,14 +282,15 @@ const configMapEnv = {
 
 describe("deploy/kubernetes", () => {
   it("every manifest parses and names its kind, version and name", () => {
-    expect(manifests.map(({ file }) => file).sort()).toEqual([
-      "configmap.yaml",
-      "deployment.yaml",
-      "kustomization.yaml",
-      "poddisruptionbudget.yaml",
-      "secret.template.yaml",
-      "service.yaml"
-    ])
+    // Each manifest is applied by the kustomization, except the Secret's template (created by hand).
+    const resources: Array<string> = manifest("Kustomization").resources
+    expect(manifests.map(({ file }) => file).sort()).toEqual(
+      [
+        ...resources.filter((entry) => entry.endsWith(".yaml")),
+        "kustomization.yaml",
+        "secret.template.yaml"
+      ].sort()
+    )
     for (const { file, doc } of manifests) {
       expect(doc.apiVersion, file).toBeTypeOf("string")
       expect(doc.kind, file).toBeTypeOf("string")
@@ -278,25 +298,22 @@ describe("deploy/kubernetes", () => {
     }
   })
 
-  it("Deployment: three replicas with the guide's ports, probes and resources", () => {
-    expect(deployment.spec.replicas).toBe(3)
+  it("Deployment: several replicas, probes on the server's health routes and port, memory for every instance", () => {
+    expect(deployment.spec.replicas).toBeGreaterThan(1)
     expect(deployment.spec.selector.matchLabels).toEqual(deployment.spec.template.metadata.labels)
-    expect(container.image).toBe("ghcr.io/pondpilot/proxy:latest")
-    expect(container.ports).toEqual([{ name: "http", containerPort: 8080, protocol: "TCP" }])
-    expect(container.livenessProbe).toMatchObject({
-      httpGet: { path: "/health", port: 8080 },
-      initialDelaySeconds: 10,
-      periodSeconds: 30
-    })
-    expect(container.readinessProbe).toMatchObject({
-      httpGet: { path: "/ready", port: 8080 },
-      initialDelaySeconds: 5,
-      periodSeconds: 10
-    })
-    expect(container.resources).toEqual({
-      limits: { memory: "4Gi", cpu: "2" },
-      requests: { memory: "1Gi", cpu: "500m" }
-    })
+    const settings = decodeConfig(configText, configMapEnv)
+    expect(container.ports.map((port: { containerPort: number }) => port.containerPort)).toEqual([
+      settings.server.port
+    ])
+    // Liveness is /health (it keeps answering while draining), readiness /ready.
+    expect(container.livenessProbe.httpGet).toEqual({ path: "/health", port: settings.server.port })
+    expect(container.readinessProbe.httpGet).toEqual({ path: "/ready", port: settings.server.port })
+    // As the ConfigMap says: max_instances x memory_limit within the container's limit.
+    const { limits, requests } = container.resources
+    expect(settings.duckdb.max_instances * settings.duckdb.settings.memory_limit).toBeLessThan(
+      sizeBytes(limits.memory, true)
+    )
+    expect(sizeBytes(requests.memory, true)).toBeLessThanOrEqual(sizeBytes(limits.memory, true))
   })
 
   it("Deployment: the grace period covers the preStop sleep plus the server's shutdown timeout", () => {
