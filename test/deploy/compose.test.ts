@@ -48,10 +48,9 @@ describe("docker-compose.yaml", () => {
     const [, containerPort] = String(proxy.ports[0]).split(":")
     expect(Number(containerPort)).toBe(settings.server.port)
     // CONFIG_FILE names the file a volume mounts, and that file is the demo's.
-    const mounts = new Map(
-      (proxy.volumes as Array<string>).map((volume) => volume.split(":") as [string, string, string])
-    )
-    const mounted = [...mounts].find(([, target]) => target === proxy.environment.CONFIG_FILE)
+    const mounted = (proxy.volumes as Array<string>)
+      .map((volume) => volume.split(":"))
+      .find(([, target]) => target === proxy.environment.CONFIG_FILE)
     expect(mounted?.[0]).toBe("./deploy/demo/config.yaml")
     expect(proxy.restart).toBe("unless-stopped")
   })
