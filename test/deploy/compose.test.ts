@@ -1,7 +1,8 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Duration, Redacted } from "effect"
-import { describe, expect, it } from "vitest"
+import { beforeAll, describe, expect, it } from "vitest"
+import { variablesTheServerReads } from "../support/EnvironmentReads.js"
 import { readDoc } from "../support/Markdown.js"
 import {
   decodeConfig,
@@ -153,37 +154,17 @@ describe("docker-compose.yaml", () => {
   })
 })
 
-/** The environment variables the server's code and its launcher read, found in their source. */
-const variablesTheServerReads = (): Set<string> => {
-  const names = new Set<string>()
-  const sources = (dir: string): Array<string> =>
-    fs
-      .readdirSync(path.join(repoRoot, dir), { withFileTypes: true })
-      .flatMap((entry) =>
-        entry.isDirectory()
-          ? sources(`${dir}/${entry.name}`)
-          : entry.name.endsWith(".ts")
-            ? [readRepoFile(`${dir}/${entry.name}`)]
-            : []
-      )
-  for (const text of sources("src")) {
-    // `env.NAME` / `env["NAME"]` (the config loader's input, process.env) and Effect's `Config.x("NAME")`.
-    for (const match of text.matchAll(/\benv(?:\.([A-Z][A-Z0-9_]*)|\[["']([A-Z][A-Z0-9_]*)["']\])/g))
-      names.add((match[1] ?? match[2])!)
-    for (const match of text.matchAll(/\bConfig\.\w+\(\s*["']([A-Z][A-Z0-9_]*)["']/g)) names.add(match[1]!)
-  }
-  for (const match of readRepoFile("bin/pondpilot-proxy").matchAll(/\$\{([A-Z][A-Z0-9_]*)/g))
-    names.add(match[1]!)
-  return names
-}
-
 describe(".env.example", () => {
   /** Set (`NAME=`) or shown commented out (`# NAME=`). */
   const listed = new Set([...envExampleText.matchAll(/^#? ?([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]!))
 
+  let read: Set<string>
+  beforeAll(async () => {
+    read = await variablesTheServerReads()
+  })
+
   it("lists every variable the server and its launcher read, and nothing that nobody reads", () => {
-    const read = variablesTheServerReads()
-    // The search finds each way the code reads one (a guard against a pattern that finds nothing).
+    // Each way of reading one is found (a guard against a search that finds nothing).
     for (const name of [
       "API_KEY",
       "LOG_LEVEL",
@@ -208,7 +189,7 @@ describe(".env.example", () => {
 
   it("reaches the container: compose passes on every variable it lists that the server reads", () => {
     const passed = new Set(Object.keys(proxy.environment))
-    for (const name of Object.keys(envExample).filter((n) => variablesTheServerReads().has(n)))
+    for (const name of Object.keys(envExample).filter((n) => read.has(n)))
       expect(passed, name).toContain(name)
     expect(proxy.environment.ENCRYPTION_KEY_PREVIOUS).toMatch(/^\$\{ENCRYPTION_KEY_PREVIOUS(:-)?\}$/)
   })

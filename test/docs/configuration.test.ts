@@ -1,7 +1,8 @@
 import { Schema, type SchemaAST } from "effect"
 import { describe, expect, it } from "vitest"
 import { ConfigFile } from "../../src/domain/Config.js"
-import { load, settingsOf } from "../support/ConfigFiles.js"
+import { settingsOf } from "../support/ConfigFiles.js"
+import { variablesTheLoaderReads } from "../support/EnvironmentReads.js"
 import { readDoc, tableRowsOf } from "../support/Markdown.js"
 
 /**
@@ -87,25 +88,7 @@ describe("docs/configuration.md", () => {
   })
 
   it("names every environment variable the loader reads", () => {
-    const read = new Set<string>()
-    const recording = (env: Record<string, string>) =>
-      new Proxy(env, {
-        get: (target, name) => {
-          if (typeof name === "string") read.add(name)
-          return target[name as string]
-        }
-      })
-    const configs = [
-      undefined,
-      "environment: production",
-      "security:\n  authentication:\n    type: jwt",
-      "tracing:\n  enabled: true",
-      "state:\n  redis_url: redis://localhost:6379"
-    ]
-    for (const yaml of configs) {
-      load(yaml, recording({ ...secrets }))
-      load(yaml, recording({}))
-    }
+    const read = variablesTheLoaderReads()
     expect(read.size).toBeGreaterThan(10)
     for (const name of read) expect(page, name).toContain(`\`${name}\``)
   })
