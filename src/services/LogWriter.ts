@@ -194,8 +194,10 @@ export class LogWriter extends Context.Tag("pondpilot/LogWriter")<LogWriter, Lin
         Effect.clockWith((clock) =>
           Effect.sync(() => new LineWriter(sink, { now: () => clock.unsafeCurrentTimeMillis(), ...options }))
         ),
-        // A stuck stdout does not hold shutdown beyond the timeout (the lines are then lost).
-        (writer) => Effect.promise(() => writer.close()).pipe(Effect.timeoutOption(flushTimeout))
+        // A stuck stdout does not hold shutdown beyond the timeout (the lines are then lost). A
+        // finalizer runs uninterruptibly: without `interruptible` the timeout could not end the wait.
+        (writer) =>
+          Effect.promise(() => writer.close()).pipe(Effect.interruptible, Effect.timeoutOption(flushTimeout))
       )
     )
 

@@ -134,7 +134,7 @@ describe.skipIf(prerequisites === undefined)("values that cannot be represented"
 
   it("PostgreSQL: numeric NaN and ±Infinity arrive as 0 (the scanner's binary reader; documented, not fixable here)", async () => {
     // Measured with DuckDB 1.5.5's postgres scanner. Its text protocol reads them right but loses
-    // the era of BC dates and halves scan throughput, so the server keeps the binary one; the README
+    // the era of BC dates and halves scan throughput, so the server keeps the binary one; docs/upstream-types.md
     // says which columns to cast upstream. When a scanner update fixes this, this test fails: update
     // the docs.
     expect(rowsOf(await api.query(instance, "SELECT i, a, b, c FROM pg.public.special ORDER BY i"))).toEqual([

@@ -229,7 +229,7 @@ describe.skipIf(prerequisites === undefined)("a deadline or a cancel stops the u
   it("MariaDB, query.timeout: 504 once the interrupt grace ends, but the statement runs on upstream (a known limitation, pinned)", async () => {
     // The mysql scanner does not stop a statement it waits on when DuckDB is interrupted, and has no
     // way to tell MariaDB a deadline (its MAX_EXECUTION_TIME hint is MySQL's). A fix makes this fail:
-    // then update the README's "Timeouts and upstreams".
+    // then update docs/databases.md, "Pushdown, streaming and timeouts with upstreams".
     const started = Date.now()
     const answer = await strictApi.query(strictInstance, "SELECT * FROM my.lab.slow")
     expect(answer.status, answer.text).toBe(504)

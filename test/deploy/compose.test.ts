@@ -1,7 +1,9 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Duration, Redacted } from "effect"
-import { describe, expect, it } from "vitest"
+import { beforeAll, describe, expect, it } from "vitest"
+import { variablesTheServerReads } from "../support/EnvironmentReads.js"
+import { readDoc } from "../support/Markdown.js"
 import {
   decodeConfig,
   durationSeconds,
@@ -12,6 +14,7 @@ import {
   readRepoFile,
   readYaml,
   referencedVariables,
+  repoPathExists,
   repoRoot,
   which
 } from "../support/RepoFiles.js"
@@ -26,23 +29,40 @@ const demoConfigText = readRepoFile("deploy/demo/config.yaml")
 /** The env the proxy container gets from compose when .env is .env.example plus real secrets. */
 const demoEnv = { ...envExample, ...productionSecrets }
 
+/**
+ * A memory quantity in bytes: Docker reads `4G` as 4 GiB; Kubernetes reads `4Gi` as 4 GiB and `4G`
+ * as 4·10⁹ (pass `kubernetes`).
+ */
+const sizeBytes = (text: string, kubernetes = false): number => {
+  const match = /^(\d+(?:\.\d+)?)([kmgt]?)(i?)$/i.exec(String(text))
+  if (match === null) throw new Error(`not a memory quantity: ${text}`)
+  const power = ["", "k", "m", "g", "t"].indexOf(match[2]!.toLowerCase())
+  return Number(match[1]) * (kubernetes && match[3] === "" ? 1000 : 1024) ** power
+}
+
 const secretNames = ["API_KEY", "ENCRYPTION_KEY", "JWT_SECRET", "POSTGRES_URL", "MYSQL_URL", "REDIS_URL"]
 
 describe("docker-compose.yaml", () => {
-  it("runs the proxy as the deployment guide shows", () => {
-    expect(proxy.build.context).toBe(".")
-    expect(proxy.ports).toEqual(["8080:8080"])
+  it("builds the image here and runs it with the demo's config, on the port that config listens on", () => {
+    expect(repoPathExists(path.join(proxy.build.context, "Dockerfile"))).toBe(true)
+    const settings = decodeConfig(demoConfigText, demoEnv)
+    const [, containerPort] = String(proxy.ports[0]).split(":")
+    expect(Number(containerPort)).toBe(settings.server.port)
+    // CONFIG_FILE names the file a volume mounts, and that file is the demo's.
+    const mounted = (proxy.volumes as Array<string>)
+      .map((volume) => volume.split(":"))
+      .find(([, target]) => target === proxy.environment.CONFIG_FILE)
+    expect(mounted?.[0]).toBe("./deploy/demo/config.yaml")
     expect(proxy.restart).toBe("unless-stopped")
-    expect(proxy.environment.CONFIG_FILE).toBe("/config/config.yaml")
-    expect(proxy.volumes).toEqual(["./deploy/demo/config.yaml:/config/config.yaml:ro"])
-    expect(proxy.healthcheck).toMatchObject({
-      interval: "30s",
-      timeout: "10s",
-      retries: 3,
-      start_period: "10s"
-    })
-    expect(proxy.deploy.resources).toEqual({ limits: { memory: "4G" }, reservations: { memory: "1G" } })
-    expect(proxy.logging).toEqual({ driver: "json-file", options: { "max-size": "100m", "max-file": "5" } })
+  })
+
+  it("gives the container more memory than one DuckDB instance may use, and rotates its logs", () => {
+    const settings = decodeConfig(demoConfigText, demoEnv)
+    const { limits, reservations } = proxy.deploy.resources
+    expect(sizeBytes(limits.memory)).toBeGreaterThan(settings.duckdb.settings.memory_limit)
+    expect(sizeBytes(reservations.memory)).toBeLessThanOrEqual(sizeBytes(limits.memory))
+    expect(proxy.logging.options["max-size"]).toMatch(/^\d+[kmg]$/)
+    expect(Number(proxy.logging.options["max-file"])).toBeGreaterThan(1)
   })
 
   it("only references secrets, never holds them", () => {
@@ -134,37 +154,17 @@ describe("docker-compose.yaml", () => {
   })
 })
 
-/** The environment variables the server's code and its launcher read, found in their source. */
-const variablesTheServerReads = (): Set<string> => {
-  const names = new Set<string>()
-  const sources = (dir: string): Array<string> =>
-    fs
-      .readdirSync(path.join(repoRoot, dir), { withFileTypes: true })
-      .flatMap((entry) =>
-        entry.isDirectory()
-          ? sources(`${dir}/${entry.name}`)
-          : entry.name.endsWith(".ts")
-            ? [readRepoFile(`${dir}/${entry.name}`)]
-            : []
-      )
-  for (const text of sources("src")) {
-    // `env.NAME` / `env["NAME"]` (the config loader's input, process.env) and Effect's `Config.x("NAME")`.
-    for (const match of text.matchAll(/\benv(?:\.([A-Z][A-Z0-9_]*)|\[["']([A-Z][A-Z0-9_]*)["']\])/g))
-      names.add((match[1] ?? match[2])!)
-    for (const match of text.matchAll(/\bConfig\.\w+\(\s*["']([A-Z][A-Z0-9_]*)["']/g)) names.add(match[1]!)
-  }
-  for (const match of readRepoFile("bin/pondpilot-proxy").matchAll(/\$\{([A-Z][A-Z0-9_]*)/g))
-    names.add(match[1]!)
-  return names
-}
-
 describe(".env.example", () => {
   /** Set (`NAME=`) or shown commented out (`# NAME=`). */
   const listed = new Set([...envExampleText.matchAll(/^#? ?([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]!))
 
+  let read: Set<string>
+  beforeAll(async () => {
+    read = await variablesTheServerReads()
+  })
+
   it("lists every variable the server and its launcher read, and nothing that nobody reads", () => {
-    const read = variablesTheServerReads()
-    // The search finds each way the code reads one (a guard against a pattern that finds nothing).
+    // Each way of reading one is found (a guard against a search that finds nothing).
     for (const name of [
       "API_KEY",
       "LOG_LEVEL",
@@ -189,7 +189,7 @@ describe(".env.example", () => {
 
   it("reaches the container: compose passes on every variable it lists that the server reads", () => {
     const passed = new Set(Object.keys(proxy.environment))
-    for (const name of Object.keys(envExample).filter((n) => variablesTheServerReads().has(n)))
+    for (const name of Object.keys(envExample).filter((n) => read.has(n)))
       expect(passed, name).toContain(name)
     expect(proxy.environment.ENCRYPTION_KEY_PREVIOUS).toMatch(/^\$\{ENCRYPTION_KEY_PREVIOUS(:-)?\}$/)
   })
@@ -262,14 +262,15 @@ const configMapEnv = {
 
 describe("deploy/kubernetes", () => {
   it("every manifest parses and names its kind, version and name", () => {
-    expect(manifests.map(({ file }) => file).sort()).toEqual([
-      "configmap.yaml",
-      "deployment.yaml",
-      "kustomization.yaml",
-      "poddisruptionbudget.yaml",
-      "secret.template.yaml",
-      "service.yaml"
-    ])
+    // Each manifest is applied by the kustomization, except the Secret's template (created by hand).
+    const resources: Array<string> = manifest("Kustomization").resources
+    expect(manifests.map(({ file }) => file).sort()).toEqual(
+      [
+        ...resources.filter((entry) => entry.endsWith(".yaml")),
+        "kustomization.yaml",
+        "secret.template.yaml"
+      ].sort()
+    )
     for (const { file, doc } of manifests) {
       expect(doc.apiVersion, file).toBeTypeOf("string")
       expect(doc.kind, file).toBeTypeOf("string")
@@ -277,25 +278,22 @@ describe("deploy/kubernetes", () => {
     }
   })
 
-  it("Deployment: three replicas with the guide's ports, probes and resources", () => {
-    expect(deployment.spec.replicas).toBe(3)
+  it("Deployment: several replicas, probes on the server's health routes and port, memory for every instance", () => {
+    expect(deployment.spec.replicas).toBeGreaterThan(1)
     expect(deployment.spec.selector.matchLabels).toEqual(deployment.spec.template.metadata.labels)
-    expect(container.image).toBe("ghcr.io/pondpilot/proxy:latest")
-    expect(container.ports).toEqual([{ name: "http", containerPort: 8080, protocol: "TCP" }])
-    expect(container.livenessProbe).toMatchObject({
-      httpGet: { path: "/health", port: 8080 },
-      initialDelaySeconds: 10,
-      periodSeconds: 30
-    })
-    expect(container.readinessProbe).toMatchObject({
-      httpGet: { path: "/ready", port: 8080 },
-      initialDelaySeconds: 5,
-      periodSeconds: 10
-    })
-    expect(container.resources).toEqual({
-      limits: { memory: "4Gi", cpu: "2" },
-      requests: { memory: "1Gi", cpu: "500m" }
-    })
+    const settings = decodeConfig(configText, configMapEnv)
+    expect(container.ports.map((port: { containerPort: number }) => port.containerPort)).toEqual([
+      settings.server.port
+    ])
+    // Liveness is /health (it keeps answering while draining), readiness /ready.
+    expect(container.livenessProbe.httpGet).toEqual({ path: "/health", port: settings.server.port })
+    expect(container.readinessProbe.httpGet).toEqual({ path: "/ready", port: settings.server.port })
+    // As the ConfigMap says: max_instances x memory_limit within the container's limit.
+    const { limits, requests } = container.resources
+    expect(settings.duckdb.max_instances * settings.duckdb.settings.memory_limit).toBeLessThan(
+      sizeBytes(limits.memory, true)
+    )
+    expect(sizeBytes(requests.memory, true)).toBeLessThanOrEqual(sizeBytes(limits.memory, true))
   })
 
   it("Deployment: the grace period covers the preStop sleep plus the server's shutdown timeout", () => {
@@ -401,11 +399,7 @@ const secretKeyRefs = (value: unknown): Array<{ name: string; key: string; optio
 }
 
 describe("the documented `kubectl create secret` and `kubectl apply -k`", () => {
-  const readmeText = readRepoFile("README.md")
-  const kubernetesSection = readmeText.slice(
-    readmeText.indexOf("\n### Kubernetes\n"),
-    readmeText.indexOf("\n### ", readmeText.indexOf("\n### Kubernetes\n") + 1)
-  )
+  const kubernetesSection = readDoc("docs/deployment.md", "Kubernetes")
   const refs = applied(k8sDir).flatMap(({ doc }) => secretKeyRefs(doc))
   const required = [...new Set(refs.filter((ref) => !ref.optional).map((ref) => ref.key))]
   /** The `--from-literal=KEY=` keys of each `kubectl create secret` in a text. */
@@ -422,13 +416,13 @@ describe("the documented `kubectl create secret` and `kubectl apply -k`", () => 
         return [...command.matchAll(/--from-literal=(\w+)=/g)].map((key) => key[1]!)
       })
 
-  it("creates every key the applied manifests refer to (the pods start), in the README and beside the manifests", () => {
+  it("creates every key the applied manifests refer to (the pods start), in docs/deployment.md and beside the manifests", () => {
     expect(required).toEqual(
       expect.arrayContaining(["API_KEY", "ENCRYPTION_KEY", "REDIS_URL", "REDIS_PASSWORD"])
     )
     for (const ref of refs) expect(ref.name).toBe(secret.metadata.name)
     const documents = {
-      "README.md": kubernetesSection,
+      "docs/deployment.md": kubernetesSection,
       "deploy/README.md": readRepoFile("deploy/README.md"),
       "secret.template.yaml": readRepoFile(`${k8sDir}/secret.template.yaml`)
     }

@@ -1,6 +1,7 @@
 import { execFile, execFileSync } from "node:child_process"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { codeBlocksOf, readDoc } from "../support/Markdown.js"
 import {
   ensureBuilt,
   freePort,
@@ -8,22 +9,18 @@ import {
   spawnServer,
   waitUntilHealthy
 } from "../support/Process.js"
-import { readRepoFile } from "../support/RepoFiles.js"
 
 /**
  * The README's first session, run as written by bash, curl and jq against the built server started
- * as `npm start` starts it (no config file: development mode and a generated key). Only the key the
- * reader pastes and the port differ.
+ * as `npm start` starts it (no config file: development mode and a generated key), and the API
+ * page's parameters example after it. Only the key the reader pastes and the port differ.
  */
 
-const readme = readRepoFile("README.md")
-/** The first ```sh block after a heading. */
-const shellBlock = (heading: string): string => {
-  const at = readme.indexOf(`\n${heading}\n`)
-  expect(at, heading).toBeGreaterThan(0)
-  const match = /```sh\n([\s\S]*?)```/.exec(readme.slice(at))
-  expect(match, `a sh block under ${heading}`).not.toBeNull()
-  return match![1]!
+/** The first ```sh block of a page's section. */
+const shellBlock = (page: string, heading: string): string => {
+  const block = codeBlocksOf(readDoc(page, heading), "sh")[0]
+  expect(block, `a sh block under ${heading} in ${page}`).toBeDefined()
+  return block!
 }
 
 const missing = ["bash", "curl", "jq"].filter((tool) => {
@@ -61,7 +58,7 @@ describe.skipIf(missing.length > 0)("README: A first session, as written", () =>
   }
 
   it("creates an instance, queries it, as CSV with parameters, deletes it; again and again, never throttled", async () => {
-    const session = shellBlock("### A first session")
+    const session = shellBlock("README.md", "A first session")
     expect(session).toMatch(/^KEY=ppk_dev_\.\.\./m)
     // The answer the README shows, with today's date in place of the one it was written on.
     const shown = JSON.parse(
@@ -78,8 +75,8 @@ describe.skipIf(missing.length > 0)("README: A first session, as written", () =>
     }
   }, 60_000)
 
-  it("binds parameters as the Parameters section shows, with the session's KEY", async () => {
-    const block = shellBlock("### Parameters")
+  it("binds parameters as the API page's Parameters section shows, with the session's KEY", async () => {
+    const block = shellBlock("docs/api.md", "Parameters")
     const output = await run(`KEY=ppk_dev_...\n${block}`)
     const shown = /^# (\{.*\})$/m.exec(block)![1]!
     const answer = JSON.parse(output) as Record<string, unknown>

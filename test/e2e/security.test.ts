@@ -48,7 +48,7 @@ const query = (instance: string, sql: string) => post(`/v1/instances/${instance}
 /**
  * A query on a connection of its own, read to the end; `broken` when the server cut the transfer.
  * (A kept-alive connection can be closed under a new request by the server's keep-alive timer when a
- * bomb's aftermath stalls the event loop: see the residual risks in the README.)
+ * bomb's aftermath stalls the event loop: see the residual risks in docs/security.md.)
  */
 const send = (instance: string, sql: string) =>
   new Promise<{ status: number; text: string; broken: boolean }>((resolve, reject) => {

@@ -75,7 +75,7 @@ describe("CORS", () => {
     expect(preflight.headers.get("access-control-allow-origin")).toBe("https://app.example")
     expect(preflight.headers.get("access-control-allow-headers")).toMatch(/X-API-Key/)
     expect(preflight.headers.get("access-control-allow-headers")).toMatch(/Authorization/)
-    // A browser's trace context may cross, and its answer's traceparent be read (see README "Traces").
+    // A browser's trace context may cross, and its answer's traceparent be read (docs/operations.md, "Traces").
     expect(preflight.headers.get("access-control-allow-headers")).toMatch(/traceparent/)
   })
 

@@ -71,7 +71,7 @@ describe.skipIf(skipReason !== undefined)("the image, run as a container", () =>
     // That they load (signed, for this DuckDB) is what the PostgreSQL attach tests show.
   })
 
-  it("measures its size and start-up time (the README's figures)", async () => {
+  it("measures its size and start-up time (the figures of docs/deployment.md)", async () => {
     const size = async (tag: string) =>
       Number((await podman(["image", "inspect", "--format", "{{.Size}}", tag])).stdout.trim())
     const [total, base] = await Promise.all([size(image), size(baseImage)])

@@ -10,6 +10,7 @@ import {
   LogWriter,
   memorySink
 } from "../../src/services/LogWriter.js"
+import { shutdownWaitSeconds } from "../support/StuckStdout.js"
 
 /** A sink that holds each chunk until the test releases it, like a stdout nobody reads. */
 const stalledSink = () => {
@@ -139,4 +140,10 @@ describe("LogWriter layer", () => {
       expect(memory.lines).toEqual(["queued at shutdown", "last words"])
     })
   )
+
+  it("does not hold shutdown for ever behind a stuck stdout", async () => {
+    const waited = await shutdownWaitSeconds()
+    expect(waited).toBeDefined()
+    expect(waited).toBeGreaterThan(0) // it does wait for the lines a while
+  })
 })
