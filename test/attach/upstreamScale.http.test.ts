@@ -39,7 +39,9 @@ beforeAll(async () => {
       "CREATE VIEW slow AS SELECT 1 AS s FROM pg_sleep(60);"
   )
   await world.pg.sql("lab", "ANALYZE big")
-  await world.maria.sql("USE lab; CREATE VIEW slow AS SELECT SLEEP(60) AS s;")
+  await world.maria.sql(
+    "USE lab; CREATE VIEW slow AS SELECT SLEEP(60) AS s; CREATE VIEW nap AS SELECT SLEEP(2.2) AS s UNION ALL SELECT 7;"
+  )
   instance = await api.createInstance()
   for (const [type, alias, connectionString] of [
     ["postgres", "pg", pgUri(world.pg)],
@@ -226,18 +228,41 @@ describe.skipIf(prerequisites === undefined)("a deadline or a cancel stops the u
     expect(stoppedAfter).toBeLessThan(deadlineMillis + 8_000)
   }, 60_000)
 
-  it("MariaDB, query.timeout: 504 once the interrupt grace ends, but the statement runs on upstream (a known limitation, pinned)", async () => {
-    // The mysql scanner does not stop a statement it waits on when DuckDB is interrupted, and has no
-    // way to tell MariaDB a deadline (its MAX_EXECUTION_TIME hint is MySQL's). A fix makes this fail:
-    // then update the README's "Timeouts and upstreams".
+  it("MariaDB, query.timeout: 504, and the server stops the statement upstream (KILL QUERY) within seconds", async () => {
     const started = Date.now()
     const answer = await strictApi.query(strictInstance, "SELECT * FROM my.lab.slow")
     expect(answer.status, answer.text).toBe(504)
+    expect(answer.body.code).toBe("query_timeout")
     const answeredAfter = Date.now() - started
-    expect(await mariaRunning()).toContain("slow")
-    measured.push(`MariaDB timeout: answered after ${answeredAfter} ms; the upstream statement still runs`)
-    await world.maria.sql(
-      "SELECT concat('KILL QUERY ', id) FROM information_schema.processlist WHERE user = 'lab' AND info LIKE '%slow%' INTO @kill; PREPARE k FROM @kill; EXECUTE k"
+    const gone = await within(5_000, async () => (await mariaRunning()) === "")
+    measured.push(`MariaDB timeout: answered after ${answeredAfter} ms, upstream idle ${gone} ms later`)
+  }, 60_000)
+
+  it("MariaDB, DELETE /v1/queries/{id}: 409, and the statement stopped upstream within seconds", async () => {
+    const pending = query(strict.url, strictInstance, { query: "SELECT * FROM my.lab.slow" })
+    await within(5_000, async () => (await mariaRunning()).includes("slow"))
+    const [running] = await listed()
+    const cancelledAt = Date.now()
+    const cancelled = await send(`${strict.url}/v1/queries/${running!.id}`, undefined, { method: "DELETE" })
+    expect(cancelled.status).toBe(204)
+    expect((await pending).status).toBe(409)
+    const gone = await within(5_000, async () => (await mariaRunning()) === "")
+    measured.push(
+      `MariaDB cancel: upstream idle ${Date.now() - cancelledAt} ms after the cancel (${gone} ms after the answer)`
     )
+    expect(Date.now() - cancelledAt).toBeLessThan(deadlineMillis + 5_000)
+  }, 60_000)
+
+  it("MariaDB: a later query's statement on the same instance is left alone when an earlier one is stopped", async () => {
+    // A statement started after the one the deadline stops, and running when the server stops that
+    // one: it must finish with its rows.
+    const first = strictApi.query(strictInstance, "SELECT * FROM my.lab.slow")
+    await within(5_000, async () => (await mariaRunning()).includes("slow"))
+    await sleep(1_800)
+    const second = await strictApi.query(strictInstance, "SELECT s FROM my.lab.nap ORDER BY s")
+    expect((await first).status).toBe(504)
+    expect(second.status, second.text).toBe(200)
+    expect(rowsOf(second)).toEqual([[0], [7]])
+    await within(5_000, async () => (await mariaRunning()) === "")
   }, 60_000)
 })
