@@ -115,9 +115,10 @@ describe.skipIf(prerequisites === undefined)(
       const lookup = await statsAfter("SELECT name FROM pg.public.big WHERE id = 123456")
       expect(rowsOf(lookup.answer)).toEqual([["e10adc3949ba59abbe56e057f20f883e"]])
       // The scanner splits a table into ctid ranges and sends the filter with each: every range is
-      // an index probe, none a scan.
+      // an index probe, none a scan. With the server's pg_pages_per_task a table up to 8 GB is one
+      // range, so one probe (the scanner's default made ~10 of this table).
       expect(lookup.seqTuples).toBe(0)
-      expect(lookup.indexScans).toBeGreaterThanOrEqual(1)
+      expect(lookup.indexScans).toBe(1)
       // The contrast: a filter on an unindexed column makes PostgreSQL read every row.
       const scan = await statsAfter("SELECT count(*) FROM pg.public.big WHERE name = 'nothing'")
       expect(rowsOf(scan.answer)).toEqual([[0]])
@@ -234,7 +235,7 @@ describe.skipIf(prerequisites === undefined)("a deadline or a cancel stops the u
     expect(answer.status, answer.text).toBe(504)
     expect(answer.body.code).toBe("query_timeout")
     const answeredAfter = Date.now() - started
-    const gone = await within(5_000, async () => (await mariaRunning()) === "")
+    const gone = await within(10_000, async () => (await mariaRunning()) === "")
     measured.push(`MariaDB timeout: answered after ${answeredAfter} ms, upstream idle ${gone} ms later`)
   }, 60_000)
 
@@ -246,7 +247,7 @@ describe.skipIf(prerequisites === undefined)("a deadline or a cancel stops the u
     const cancelled = await send(`${strict.url}/v1/queries/${running!.id}`, undefined, { method: "DELETE" })
     expect(cancelled.status).toBe(204)
     expect((await pending).status).toBe(409)
-    const gone = await within(5_000, async () => (await mariaRunning()) === "")
+    const gone = await within(10_000, async () => (await mariaRunning()) === "")
     measured.push(
       `MariaDB cancel: upstream idle ${Date.now() - cancelledAt} ms after the cancel (${gone} ms after the answer)`
     )
