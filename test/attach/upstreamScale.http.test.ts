@@ -274,6 +274,9 @@ describe.skipIf(prerequisites === undefined)("a deadline or a cancel stops the u
     const first = query(world.server.url, instance, { query: "SELECT * FROM my.lab.slow" })
     await until("the earlier statement starts", (running) => running.includes("slow"))
     const [earlier] = await queries()
+    // The server tells the two apart by when their statements started, with a quarter second of
+    // slack for the clocks; a later query closer than that keeps the earlier statement alive.
+    await sleep(1_000)
     const second = query(world.server.url, instance, { query: "SELECT s FROM my.lab.nap ORDER BY s" })
     await until("the later statement starts", (running) => running.includes("nap"))
     const cancelled = await send(`${world.server.url}/v1/queries/${earlier!.id}`, undefined, {
