@@ -28,6 +28,11 @@ export interface AttachPlan {
   readonly attach: string
   /** Run after `attach` whether it succeeded or not. */
   readonly cleanup: ReadonlyArray<string>
+  /**
+   * MySQL only: the same connection attached writable as `ControlAlias`, for the server's own
+   * `KILL QUERY` in a private engine no client ever reaches (see UpstreamStop.ts).
+   */
+  readonly controlAttach: string | undefined
   /** For DuckDB's `allowed_paths`: the file and the side files its engine may open. */
   readonly allowedPaths: ReadonlyArray<string>
   /** Removes this attach's credentials, in every form DuckDB may echo them, and server paths. */
@@ -90,6 +95,9 @@ export const PostgresApiPins: ReadonlyArray<readonly [key: string, value: string
  * (duckdb-postgres 1.5, `PostgresCatalog::RegisterSecretStorage`).
  */
 export const PostgresAttachOptions = ["SECRET_STORAGE_TABLE ''"] as const
+
+/** The alias of a server-only attach that stops our statements upstream (UpstreamStop.ts). */
+export const ControlAlias = "__pondpilot_control"
 
 export const secretNameFor = (alias: string): string => `__pondpilot_attach_${alias}`
 
@@ -182,6 +190,10 @@ export const planAttach = (
         prepare: [Redacted.make(secret.sql)],
         attach: `ATTACH '' AS ${quotedAlias} (TYPE ${connection.type}, SECRET ${quoteIdentifier(name)}, READ_ONLY${extra})`,
         cleanup: [`DROP TEMPORARY SECRET IF EXISTS ${quoteIdentifier(name)}`],
+        controlAttach:
+          connection.type === "mysql"
+            ? `ATTACH '' AS ${quoteIdentifier(ControlAlias)} (TYPE mysql, SECRET ${quoteIdentifier(name)})`
+            : undefined,
         allowedPaths: [],
         scrub: (message) => scrubMessage(message, scrubbed)
       }
@@ -197,6 +209,7 @@ export const planAttach = (
         prepare: [],
         attach: `ATTACH ${quoteLiteral(connection.path)} AS ${quotedAlias} (${type}, READ_ONLY)`,
         cleanup: [],
+        controlAttach: undefined,
         allowedPaths: allowedPathsFor(connection.type, connection.path),
         scrub: (message) => scrubMessage(message, scrubAlso)
       }

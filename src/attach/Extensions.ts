@@ -84,12 +84,22 @@ export const extensionForType = (type: DatabaseType): ScannerExtension | undefin
 }
 
 /**
+ * Table pages (8 KiB) per PostgreSQL scan task. The scanner splits a table into ctid ranges of this
+ * many pages and sends a query's pushed-down filter with each, so a point lookup costs one index
+ * probe per range: at the scanner's 1,000 that is ~10 probes on a million-row table, 1,000 on a
+ * hundred million. At a million pages (8 GB) a lookup is one probe on any table up to that size;
+ * the price is that such a table is read by one stream instead of several in parallel.
+ */
+export const postgresPagesPerTask = 1_000_000
+
+/**
  * Settings each scanner is loaded with, so that an upstream's values arrive exact (README, "Types").
  * MySQL's TINYINT(1) is an ordinary 8-bit integer that merely displays one digit: read as BOOLEAN
  * (the scanner's default) a 5 or a -1 would come back as `true`.
  */
 export const scannerSettings: Readonly<Record<string, ReadonlyArray<string>>> = {
-  mysql: ["SET GLOBAL mysql_tinyint1_as_boolean = false"]
+  mysql: ["SET GLOBAL mysql_tinyint1_as_boolean = false"],
+  postgres: [`SET GLOBAL pg_pages_per_task = ${postgresPagesPerTask}`]
 }
 
 const isRemoteRepository = (repository: string) =>

@@ -1,9 +1,11 @@
 import { Cause, type Duration, Effect, Exit, Scope } from "effect"
 import type { DatabaseDescriptor } from "../attach/Attachments.js"
+import type { StopWindow } from "../attach/UpstreamStop.js"
 import type { PoolExhausted, ShuttingDown } from "../domain/Errors.js"
 import type { ConnectionPool } from "./ConnectionPool.js"
 import { type AttachError, buildEngine, type EngineContext, type Generation } from "./Engine.js"
 import type { ConnectionOwner, PooledConnection } from "./PooledConnection.js"
+import { hasStoppableUpstream, stopUpstreamStatements } from "./UpstreamStop.js"
 
 /** What an instance is, as a plain value: enough for any replica to rebuild it. */
 export interface InstanceDescriptor {
@@ -94,6 +96,28 @@ export class Instance {
   /** Databases the descriptor names that the engine could not attach, with why. */
   get failures(): ReadonlyMap<string, AttachError> {
     return this.current.failures
+  }
+
+  /** Whether a stopped query may leave a statement running upstream that the server must stop. */
+  get hasStoppableUpstream(): boolean {
+    return hasStoppableUpstream(this.current.attached)
+  }
+
+  /**
+   * Stops the statements a stopped query left running on this instance's MySQL/MariaDB databases
+   * (the scanner does not hear DuckDB's interrupt while it waits on one). Logs what it could not do.
+   */
+  stopUpstreamStatements(window: StopWindow): Effect.Effect<number> {
+    return Effect.flatMap(stopUpstreamStatements(this.current.attached, this.context, window), (outcome) =>
+      Effect.as(
+        Effect.forEach(outcome.failures, (failure) =>
+          Effect.logWarning("could not stop a statement upstream").pipe(
+            Effect.annotateLogs({ instance: this.id, alias: failure.alias, reason: failure.message })
+          )
+        ),
+        outcome.stopped
+      )
+    )
   }
 
   touch(now: number): void {

@@ -86,6 +86,8 @@ interface Ticket {
   readonly principal: string
   readonly instance: Instance
   runaway: boolean
+  /** When it started, on an instance whose upstream statements the server may have to stop. */
+  startedAt?: number
 }
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
@@ -274,11 +276,47 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
       if (shared) sharedPool.leave(principal)
     }
 
+    /** Queries running on instances with a MySQL database, for `stopUpstream`'s window. */
+    const upstreamRuns = new WeakMap<Instance, Set<Ticket>>()
+
+    const trackUpstream = (ticket: Ticket) => {
+      if (!ticket.instance.hasStoppableUpstream) return
+      ticket.startedAt = Date.now()
+      const runs = upstreamRuns.get(ticket.instance) ?? new Set<Ticket>()
+      upstreamRuns.set(ticket.instance, runs)
+      runs.add(ticket)
+    }
+
+    /**
+     * A stopped query whose DuckDB call did not let go may be waiting on a MySQL/MariaDB statement
+     * the scanner cannot stop: the server stops the statements that started after this query and
+     * before any later one on the same instance (the later ones' may be among them).
+     */
+    const stopUpstream = (ticket: Ticket) => {
+      const startedAt = ticket.startedAt
+      if (startedAt === undefined) return
+      let later: number | undefined
+      for (const other of upstreamRuns.get(ticket.instance) ?? []) {
+        const start = other.startedAt
+        if (
+          other !== ticket &&
+          start !== undefined &&
+          start >= startedAt &&
+          (later === undefined || start < later)
+        )
+          later = start
+      }
+      runFork(
+        ticket.instance.stopUpstreamStatements({ queryStartedAt: startedAt, laterQueryStartedAt: later })
+      )
+    }
+
     /**
      * Back to the pool once DuckDB has let go of the connection, marked for validation after a
      * failure or a stop; closed, and its engine renewed, when DuckDB held on past the grace period.
      */
     const giveBack = (connection: PooledConnection, clean: boolean, ticket: Ticket) => {
+      if (ticket.startedAt !== undefined) upstreamRuns.get(ticket.instance)?.delete(ticket)
       connection.pending = undefined
       connection.endRun()
       leave(ticket.principal, ticket.instance.shared)
@@ -333,6 +371,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
               const answer = setTimeout(() => {
                 resolve()
                 if (done) return
+                stopUpstream(ticket)
                 setTimeout(() => {
                   if (!done) ticket.runaway = true
                 }, runawayAfterMillis)
@@ -375,6 +414,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
           restore(admit(principal, shared)),
           Effect.flatMap(acquire, (connection) => {
             const ticket: Ticket = { principal, instance, runaway: false }
+            trackUpstream(ticket)
             const run = runOn(connection, ticket, input, policy, consume, onVerdict, trace)
             return restore(run.effect).pipe(
               Effect.onInterrupt(() => Effect.sync(() => run.started || giveBack(connection, true, ticket)))
