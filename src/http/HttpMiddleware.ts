@@ -15,7 +15,6 @@ import {
   MethodNotAllowed,
   NotFound,
   PayloadTooLarge,
-  statusOf,
   Unauthorized
 } from "../domain/Errors.js"
 import { unauthorizedMessage } from "../services/Authenticator.js"
@@ -144,7 +143,7 @@ export const ErrorMiddlewareLive = HttpApiBuilder.middleware((app) =>
       if (context !== undefined) context.errorCode = clientError.code
       const incoming = NodeHttpServerRequest.toIncomingMessage(yield* HttpServerRequest.HttpServerRequest)
       return HttpServerResponse.text(errorBody(clientError, requestId), {
-        status: statusOf(clientError),
+        status: clientError.status,
         contentType: "application/json",
         headers: { ...errorHeaders(clientError), ...(incoming.complete ? {} : { connection: "close" }) }
       })
