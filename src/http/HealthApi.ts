@@ -5,6 +5,7 @@ import { Health, Ready } from "./Schemas.js"
 
 /** `/ready` when the server cannot serve: starting, draining, or a pre-attached database down. */
 export class NotReady extends Schema.TaggedError<NotReady>()("NotReady", { error: Schema.String }) {
+  static readonly status = 503
   /** Answered as the probe's own body, not as the contract's error body. */
   static readonly wire = wireOf(
     Schema.Struct({
@@ -15,7 +16,7 @@ export class NotReady extends Schema.TaggedError<NotReady>()("NotReady", { error
     }),
     NotReady,
     "NotReady",
-    503
+    NotReady.status
   )
 }
 

@@ -134,7 +134,10 @@ export const ErrorMiddlewareLive = HttpApiBuilder.middleware((app) =>
       const requestId = context?.requestId ?? "unknown"
       const error = classify(cause)
       if (error instanceof NotReady) {
-        return HttpServerResponse.unsafeJson({ status: "not_ready", error: error.error }, { status: 503 })
+        return HttpServerResponse.unsafeJson(
+          { status: "not_ready", error: error.error },
+          { status: NotReady.status }
+        )
       }
       if (error === undefined) {
         yield* Effect.logError("request failed", cause).pipe(Effect.annotateLogs({ request_id: requestId }))

@@ -1,8 +1,11 @@
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { clientErrors, errorWire, isClientError } from "../../src/domain/Errors.js"
 import { NotReady } from "../../src/http/HealthApi.js"
 import { errorBody, errorHeaders } from "../../src/http/Responses.js"
+import { readRepoFile, repoRoot } from "../support/RepoFiles.js"
 
 /**
  * The error table (src/domain/Errors.ts): one class per code, each with one status, answered with
@@ -81,5 +84,33 @@ describe("the error table", () => {
     expect(isClientError(new Error("boom"))).toBe(false)
     expect(isClientError({ _tag: "Other" })).toBe(false)
     expect(isClientError(null)).toBe(false)
+  })
+})
+
+describe("the API reference", () => {
+  /** `| 400 | \`invalid_request\` | …` rows of the README and the docs, wherever the error table lives. */
+  const documentedRows = (): Array<[number, string]> => {
+    const docs = path.join(repoRoot, "docs")
+    const pages = [
+      "README.md",
+      ...(fs.existsSync(docs)
+        ? fs
+            .readdirSync(docs)
+            .filter((name) => name.endsWith(".md"))
+            .map((name) => `docs/${name}`)
+        : [])
+    ]
+    return pages.flatMap((page) =>
+      [...readRepoFile(page).matchAll(/^\| (\d{3}) \| `([a-z_]+)` \|/gm)].map(
+        (row) => [Number(row[1]), row[2]!] as [number, string]
+      )
+    )
+  }
+
+  it("lists every error code at the status the error table gives it", () => {
+    const rows = documentedRows()
+    const statusOf = new Map(clientErrors.map((ErrorClass) => [ErrorClass.code as string, ErrorClass.status]))
+    for (const [status, code] of rows) expect(statusOf.get(code), code).toBe(status)
+    expect([...statusOf.keys()].filter((code) => !rows.some(([, row]) => row === code))).toEqual([])
   })
 })
