@@ -136,8 +136,9 @@ const errorResponse = (schemas: Json, names: ReadonlyArray<string>): Json => {
 }
 
 /**
- * The error responses as the server gives them under `options`: the decode error as
- * `invalid_request` where there is input to decode, `401` only where credentials are asked for.
+ * The error responses as this server gives them: the framework's decode error as `invalid_request`
+ * where there is input to decode (HttpApi declares it on every route), `401` only where this
+ * configuration asks for credentials; each response names its codes and carries X-Request-ID.
  */
 const rewriteErrors = (operation: Json, schemas: Json, hasInput: boolean, authenticated: boolean): void => {
   const byStatus = new Map<string, Array<string>>()
