@@ -14,6 +14,6 @@ export class CurrentPrincipal extends Context.Tag("pondpilot/CurrentPrincipal")<
  * handler runs; this middleware only hands its result to the handlers.
  */
 export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("pondpilot/Authentication", {
-  failure: Unauthorized,
+  failure: Unauthorized.wire,
   provides: CurrentPrincipal
 }) {}

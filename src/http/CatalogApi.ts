@@ -17,17 +17,18 @@ import { CatalogListing, InstanceId } from "./Schemas.js"
 export class CatalogApi extends HttpApiGroup.make("catalog")
   .add(
     HttpApiEndpoint.get("get", "/v1/instances/:id/catalog")
+      .annotate(OpenApi.Summary, "Describe what an instance can query")
       .setPath(Schema.Struct({ id: InstanceId }))
       .addSuccess(CatalogListing)
-      .addError(NotFound)
-      .addError(SqlError)
-      .addError(QueryTimeout)
-      .addError(PoolExhausted)
+      .addError(NotFound.wire)
+      .addError(SqlError.wire)
+      .addError(QueryTimeout.wire)
+      .addError(PoolExhausted.wire)
       // Building the instance's engine on this replica attaches its databases.
-      .addError(InvalidRequest)
-      .addError(ForbiddenStatement)
-      .addError(UpstreamUnavailable)
-      .addError(ExtensionUnavailable)
+      .addError(InvalidRequest.wire)
+      .addError(ForbiddenStatement.wire)
+      .addError(UpstreamUnavailable.wire)
+      .addError(ExtensionUnavailable.wire)
       .annotate(
         OpenApi.Description,
         "What the instance can query: its own `memory` database and every attached one, with schemas, " +
@@ -36,6 +37,6 @@ export class CatalogApi extends HttpApiGroup.make("catalog")
           "the attached databases' part is cached until the instance's databases change."
       )
   )
-  .addError(StoreUnavailable)
+  .addError(StoreUnavailable.wire)
   .middleware(Authentication)
   .annotate(OpenApi.Description, "The instance's catalog, for database explorers") {}

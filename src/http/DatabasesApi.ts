@@ -1,22 +1,32 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { Alias, DatabaseType, ReservedAliases } from "../domain/Config.js"
+import { Alias, AliasPattern, DatabaseType, ReservedAliases } from "../domain/Config.js"
 import {
   AliasExists,
   ExtensionUnavailable,
   ForbiddenStatement,
   InvalidRequest,
   NotFound,
+  PayloadTooLarge,
   StoreUnavailable,
+  UnsupportedMediaType,
   UpstreamUnavailable
 } from "../domain/Errors.js"
 import { Authentication } from "./Authentication.js"
 import { DatabaseInfo, DatabaseList, InstanceId } from "./Schemas.js"
 
+/** `[Mm][Ee][Mm]…` */
+const anyCase = (word: string): string =>
+  [...word]
+    .map((char) => (/[a-z]/i.test(char) ? `[${char.toUpperCase()}${char.toLowerCase()}]` : char))
+    .join("")
+
 export const AttachBody = Schema.Struct({
   type: DatabaseType,
   alias: Alias.annotations({
-    description: `^[A-Za-z_][A-Za-z0-9_]{0,62}$, not ${[...ReservedAliases].join("/")}`
+    description: `A DuckDB catalog name: ${AliasPattern.source}, not a reserved one (${[...ReservedAliases].join(", ")}, in any case)`,
+    // The reserved names' filter, spelt for JSON Schema (whose patterns have no case-insensitive flag).
+    jsonSchema: { not: { pattern: `^(?:${[...ReservedAliases].map(anyCase).join("|")})$` } }
   }),
   connectionString: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(4_096)).annotations({
     description:
@@ -31,15 +41,19 @@ const instancePath = Schema.Struct({ id: InstanceId })
 export class DatabasesApi extends HttpApiGroup.make("databases")
   .add(
     HttpApiEndpoint.post("attach", "/v1/instances/:id/databases")
+      .annotate(OpenApi.Summary, "Attach a database")
       .setPath(instancePath)
       .setPayload(AttachBody)
+      // The gateway's checks of a body: its size and its media type.
+      .addError(PayloadTooLarge.wire)
+      .addError(UnsupportedMediaType.wire)
       .addSuccess(DatabaseInfo, { status: 201 })
-      .addError(NotFound)
-      .addError(AliasExists)
-      .addError(ForbiddenStatement)
-      .addError(InvalidRequest)
-      .addError(UpstreamUnavailable)
-      .addError(ExtensionUnavailable)
+      .addError(NotFound.wire)
+      .addError(AliasExists.wire)
+      .addError(ForbiddenStatement.wire)
+      .addError(InvalidRequest.wire)
+      .addError(UpstreamUnavailable.wire)
+      .addError(ExtensionUnavailable.wire)
       .annotate(
         OpenApi.Description,
         "Attaches a database read-only. The instance's engine is rebuilt with it and swapped in; running " +
@@ -48,20 +62,24 @@ export class DatabasesApi extends HttpApiGroup.make("databases")
   )
   .add(
     HttpApiEndpoint.get("list", "/v1/instances/:id/databases")
+      .annotate(OpenApi.Summary, "List attached databases")
       .setPath(instancePath)
       .addSuccess(DatabaseList)
-      .addError(NotFound)
+      .addError(NotFound.wire)
   )
   .add(
     HttpApiEndpoint.del("detach", "/v1/instances/:id/databases/:alias")
+      .annotate(OpenApi.Summary, "Detach a database")
       .setPath(Schema.Struct({ id: InstanceId, alias: Schema.String }))
       .addSuccess(Schema.Void, { status: 204 })
-      .addError(NotFound)
-      .addError(ForbiddenStatement)
-      .addError(UpstreamUnavailable)
-      .addError(ExtensionUnavailable)
+      .addError(NotFound.wire)
+      // Rebuilding the instance's engine re-attaches its other databases.
+      .addError(InvalidRequest.wire)
+      .addError(ForbiddenStatement.wire)
+      .addError(UpstreamUnavailable.wire)
+      .addError(ExtensionUnavailable.wire)
   )
   // Instances live in the shared store when state.redis_url is set.
-  .addError(StoreUnavailable)
+  .addError(StoreUnavailable.wire)
   .middleware(Authentication)
   .annotate(OpenApi.Description, "Databases attached to an instance: never their connection strings") {}

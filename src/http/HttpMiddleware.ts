@@ -15,7 +15,6 @@ import {
   MethodNotAllowed,
   NotFound,
   PayloadTooLarge,
-  statusOf,
   Unauthorized
 } from "../domain/Errors.js"
 import { unauthorizedMessage } from "../services/Authenticator.js"
@@ -135,7 +134,10 @@ export const ErrorMiddlewareLive = HttpApiBuilder.middleware((app) =>
       const requestId = context?.requestId ?? "unknown"
       const error = classify(cause)
       if (error instanceof NotReady) {
-        return HttpServerResponse.unsafeJson({ status: "not_ready", error: error.error }, { status: 503 })
+        return HttpServerResponse.unsafeJson(
+          { status: "not_ready", error: error.error },
+          { status: NotReady.status }
+        )
       }
       if (error === undefined) {
         yield* Effect.logError("request failed", cause).pipe(Effect.annotateLogs({ request_id: requestId }))
@@ -144,7 +146,7 @@ export const ErrorMiddlewareLive = HttpApiBuilder.middleware((app) =>
       if (context !== undefined) context.errorCode = clientError.code
       const incoming = NodeHttpServerRequest.toIncomingMessage(yield* HttpServerRequest.HttpServerRequest)
       return HttpServerResponse.text(errorBody(clientError, requestId), {
-        status: statusOf(clientError),
+        status: clientError.status,
         contentType: "application/json",
         headers: { ...errorHeaders(clientError), ...(incoming.complete ? {} : { connection: "close" }) }
       })

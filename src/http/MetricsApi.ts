@@ -4,6 +4,7 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/p
 export class MetricsApi extends HttpApiGroup.make("metrics")
   .add(
     HttpApiEndpoint.get("metrics", "/api/v1/metrics")
+      .annotate(OpenApi.Summary, "Prometheus metrics")
       .addSuccess(
         HttpApiSchema.Text({ contentType: "text/plain; version=0.0.4" }).annotations({
           description: "Prometheus text exposition format 0.0.4"

@@ -1,16 +1,15 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { ReservedAliases } from "../domain/Config.js"
-import type { ClientError } from "../domain/Errors.js"
+import type { OpenApi } from "@effect/platform"
+import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
+import { InvalidRequest, Unauthorized } from "../domain/Errors.js"
 
 /**
- * The generated document describes errors as the Effect classes they are in code, and every error
- * the Api declares globally on every endpoint. On the wire every error is `{"code","error","requestId"}`
- * and the gateway decides which of its own errors a route can give (probes are never limited nor
- * authenticated, bodies are only checked where there are bodies). This rewrites the document to say
- * what clients actually receive, and adds what the schemas cannot carry: the configured
- * authentication, the request-id and rate-limit headers, the query endpoint's other media types.
+ * The document HttpApi generates from the Api (src/http/Api.ts) and its schemas, errors included
+ * (each error's `wire` schema, src/domain/Errors.ts), finished with what the Api cannot say: the
+ * configured authentication, the framework's decode error as the contract's `invalid_request`, the
+ * request-id and rate-limit headers, the query endpoint's other media types.
  */
 
 type Json = Record<string, any>
@@ -30,25 +29,13 @@ const packageJson = ((): { readonly version: string; readonly license: string } 
   }
 })()
 
-/**
- * One line per operation, by operationId (`group.endpoint`), for the reference page's navigation and
- * client generators. A route added to the Api needs its line here (the OpenAPI lint test says so).
- */
-const summaries: Record<string, string> = {
-  "health.health": "Liveness probe",
-  "health.ready": "Readiness probe",
-  "instances.create": "Create an instance",
-  "instances.list": "List instances",
-  "instances.get": "Get an instance",
-  "instances.delete": "Delete an instance",
-  "databases.attach": "Attach a database",
-  "databases.list": "List attached databases",
-  "databases.detach": "Detach a database",
-  "query.query": "Run a query",
-  "queries.list": "List running queries",
-  "queries.cancel": "Cancel a query",
-  "catalog.get": "Describe what an instance can query",
-  "metrics.metrics": "Prometheus metrics"
+/** The document's version and license, the package's. */
+export const packageInfo = {
+  version: packageJson.version,
+  // An SPDX expression is also the license's identifier; npm's "UNLICENSED" (no license granted) is not.
+  license: (packageJson.license === "UNLICENSED"
+    ? { name: packageJson.license }
+    : { name: packageJson.license, identifier: packageJson.license }) as OpenApi.OpenAPISpecLicense
 }
 
 /**
@@ -72,65 +59,9 @@ export const defaultDocumentOptions: DocumentOptions = {
   metricsRequireAuth: false
 }
 
-export const errorCodes: Record<ClientError["_tag"] | "Internal", string> = {
-  InvalidRequest: "invalid_request",
-  SqlError: "sql_error",
-  StatementTooLarge: "statement_too_large",
-  Unauthorized: "unauthorized",
-  ReadOnly: "read_only",
-  ForbiddenStatement: "forbidden_statement",
-  NotFound: "not_found",
-  MethodNotAllowed: "method_not_allowed",
-  NotAcceptable: "not_acceptable",
-  AliasExists: "alias_exists",
-  Cancelled: "cancelled",
-  PayloadTooLarge: "payload_too_large",
-  UnsupportedMediaType: "unsupported_media_type",
-  RateLimited: "rate_limited",
-  InstanceLimit: "instance_limit",
-  UpstreamUnavailable: "upstream_unavailable",
-  ExtensionUnavailable: "extension_unavailable",
-  PoolExhausted: "pool_exhausted",
-  ShuttingDown: "shutting_down",
-  StoreUnavailable: "store_unavailable",
-  QueryTimeout: "query_timeout",
-  Internal: "internal"
-}
-
-const statusOfError: Record<string, string> = {
-  InvalidRequest: "400",
-  Unauthorized: "401",
-  PayloadTooLarge: "413",
-  UnsupportedMediaType: "415",
-  RateLimited: "429",
-  ShuttingDown: "503",
-  Internal: "500"
-}
-
 const schemaRef = (name: string) => `#/components/schemas/${name}`
 const refName = (ref: unknown): string | undefined =>
   typeof ref === "string" && ref.startsWith("#/components/schemas/") ? ref.slice(21) : undefined
-
-const wireError = (code: string): Json => ({
-  type: "object",
-  required: ["code", "error", "requestId"],
-  properties: {
-    code: { type: "string", enum: [code] },
-    error: { type: "string", description: "A human message; never secrets, stack traces or server paths" },
-    requestId: { type: "string", description: "The request's id, also in the X-Request-ID header" }
-  },
-  additionalProperties: false
-})
-
-const notReady: Json = {
-  type: "object",
-  required: ["status", "error"],
-  properties: {
-    status: { type: "string", enum: ["not_ready"] },
-    error: { type: "string", description: "Why: starting, shutting down, or which database is down" }
-  },
-  additionalProperties: false
-}
 
 const headers: Json = {
   RequestId: {
@@ -172,83 +103,63 @@ const resultMediaTypes: Json = {
   }
 }
 
-const decodeErrorName = "HttpApiDecodeError"
-const probes: ReadonlySet<string> = new Set(["/health", "/ready"])
+/** HttpApi declares its own decode error on every route; the server answers it as `invalid_request`. */
+const decodeError = HttpApiDecodeError._tag
+const invalidRequest = InvalidRequest._tag
+const unauthorized = Unauthorized._tag
 const metricsPath = "/api/v1/metrics"
 const queryPath = "/v1/instances/{id}/query"
 
-/** The schema names an error response offers (`$ref` or `anyOf` of them), decode errors as InvalidRequest. */
+/** The error schema names a response offers (`$ref` or `anyOf` of them). */
 const errorNames = (response: Json): Array<string> => {
   const schema = response.content?.["application/json"]?.schema
-  const refs: Array<unknown> =
-    schema?.$ref !== undefined ? [schema.$ref] : (schema?.anyOf ?? schema?.oneOf ?? [])
-  return refs
-    .map((entry) => refName(typeof entry === "string" ? entry : (entry as Json)?.$ref))
-    .filter((name): name is string => name !== undefined)
-    .map((name) => (name === decodeErrorName ? "InvalidRequest" : name))
+  const refs: Array<Json> = schema?.anyOf ?? (schema === undefined ? [] : [schema])
+  return refs.map((entry) => refName(entry.$ref)).filter((name): name is string => name !== undefined)
 }
 
-const codeOf = (name: string): string =>
-  name === "NotReady" ? "not_ready" : ((errorCodes as Json)[name] ?? name)
+/** What an error schema's body says it is: its `code` (or a probe's `status`). */
+const codeOf = (schemas: Json, name: string): string => {
+  const properties = schemas[name]?.properties
+  return properties?.code?.enum?.[0] ?? properties?.status?.enum?.[0] ?? name
+}
 
-const errorResponse = (names: ReadonlyArray<string>): Json => {
+const errorResponse = (schemas: Json, names: ReadonlyArray<string>): Json => {
   const unique = [...new Set(names)]
   const schema =
     unique.length === 1
       ? { $ref: schemaRef(unique[0]!) }
       : { anyOf: unique.map((n) => ({ $ref: schemaRef(n) })) }
   return {
-    description: unique.map((name) => `\`${codeOf(name)}\``).join(" or "),
+    description: unique.map((name) => `\`${codeOf(schemas, name)}\``).join(" or "),
     content: { "application/json": { schema } }
   }
 }
 
-interface RouteFacts {
-  readonly probe: boolean
-  readonly authenticated: boolean
-  readonly hasInput: boolean
-  readonly hasBody: boolean
-}
-
-/** Which of the gateway's own errors a route can answer with. */
-const gatewayErrors = (facts: RouteFacts): ReadonlyArray<string> => [
-  ...(facts.hasInput ? ["InvalidRequest"] : []),
-  ...(facts.authenticated ? ["Unauthorized"] : []),
-  ...(facts.hasBody ? ["PayloadTooLarge", "UnsupportedMediaType"] : []),
-  ...(facts.probe ? [] : ["RateLimited", "ShuttingDown"]),
-  "Internal"
-]
-
-const isGatewayError = (name: string) => name in statusOfError
-
-const rewriteResponses = (operation: Json, facts: RouteFacts): void => {
+/**
+ * The error responses as this server gives them: the framework's decode error as `invalid_request`
+ * where there is input to decode (HttpApi declares it on every route), `401` only where this
+ * configuration asks for credentials; each response names its codes and carries X-Request-ID.
+ */
+const rewriteErrors = (operation: Json, schemas: Json, hasInput: boolean, authenticated: boolean): void => {
   const byStatus = new Map<string, Array<string>>()
-  const responses: Json = {}
-  for (const [status, response] of Object.entries<Json>(operation.responses ?? {})) {
-    if (status.startsWith("2")) {
-      responses[status] = response
-      continue
-    }
-    // The Api's global errors are re-added below only where the gateway can give them.
-    const own = errorNames(response).filter(
-      (name) => !isGatewayError(name) || (facts.hasInput && name === "InvalidRequest")
-    )
-    if (own.length > 0) byStatus.set(status, own)
+  for (const [status, response] of Object.entries<Json>(operation.responses)) {
+    if (status.startsWith("2")) continue
+    const names = errorNames(response)
+      .flatMap((name) => (name !== decodeError ? [name] : hasInput ? [invalidRequest] : []))
+      .filter((name) => name !== unauthorized)
+    delete operation.responses[status]
+    if (names.length > 0) byStatus.set(status, names)
   }
-  for (const name of gatewayErrors(facts)) {
-    const status = statusOfError[name]!
-    byStatus.set(status, [...(byStatus.get(status) ?? []), name])
-  }
-  for (const status of [...byStatus.keys()].sort()) {
-    responses[status] = errorResponse(byStatus.get(status)!)
-  }
-  for (const [status, response] of Object.entries<Json>(responses)) {
+  if (authenticated) byStatus.set("401", [unauthorized])
+  for (const [status, names] of byStatus) operation.responses[status] = errorResponse(schemas, names)
+  for (const [status, response] of Object.entries<Json>(operation.responses)) {
     response.headers = {
+      ...response.headers,
       "X-Request-ID": { $ref: "#/components/headers/RequestId" },
       ...(status === "429" ? { "Retry-After": { $ref: "#/components/headers/RetryAfter" } } : {})
     }
   }
-  operation.responses = responses
+  operation.responses["431"] = headersTooLarge
 }
 
 const securityFor = (options: DocumentOptions): Array<Json> =>
@@ -316,61 +227,17 @@ const dropUnreferenced = (spec: Json): void => {
   for (const name of Object.keys(schemas)) if (!reached.has(name)) delete schemas[name]
 }
 
-/** `[Mm][Ee][Mm]…`: JSON Schema patterns have no case-insensitive flag. */
-const anyCase = (word: string): string =>
-  [...word]
-    .map((char) => (/[a-z]/i.test(char) ? `[${char.toUpperCase()}${char.toLowerCase()}]` : char))
-    .join("")
-
-/** Checks the schemas make with filters, which the generator cannot turn into JSON Schema by itself. */
-const spellFilters = (schemas: Json): void => {
-  const alias = schemas.AttachDatabase?.properties?.alias
-  if (alias !== undefined) {
-    alias.not = { pattern: `^(?:${[...ReservedAliases].map(anyCase).join("|")})$` }
-    alias.description = `A DuckDB catalog name: ${alias.pattern}, not a reserved one (${[...ReservedAliases].join(", ")}, in any case)`
-  }
-  const memoryLimit = schemas.CreateInstance?.properties?.settings?.properties?.memoryLimit
-  if (memoryLimit !== undefined)
-    memoryLimit.description =
-      "A size such as 512MB, 4GB (powers of 1000) or 1GiB (powers of 1024), capped by the server's duckdb.settings.memory_limit"
-}
-
 export const transformOpenApi = (spec: Json, options: DocumentOptions = defaultDocumentOptions): Json => {
-  const schemas: Json = { ...spec.components?.schemas }
-  for (const [tag, code] of Object.entries(errorCodes)) schemas[tag] = wireError(code)
-  if (schemas.NotReady !== undefined) schemas.NotReady = notReady
-  delete schemas[decodeErrorName]
-  spellFilters(schemas)
-  spec.components = { ...spec.components, schemas, headers, securitySchemes: securitySchemes(options) }
-  spec.security = []
-  spec.info = {
-    ...spec.info,
-    version: packageJson.version,
-    // An SPDX expression is also the license's identifier; npm's "UNLICENSED" (no license granted) is not.
-    license:
-      packageJson.license === "UNLICENSED"
-        ? { name: packageJson.license }
-        : { name: packageJson.license, identifier: packageJson.license }
-  }
-  // Relative: the document describes the server that serves it, wherever it is reached.
-  spec.servers = [{ url: "/", description: "The server that serves this document" }]
-
-  for (const [path, methods] of Object.entries<Json>(spec.paths ?? {})) {
+  const schemas: Json = spec.components.schemas
+  spec.components = { ...spec.components, headers, securitySchemes: securitySchemes(options) }
+  for (const [path, methods] of Object.entries<Json>(spec.paths)) {
     for (const operation of Object.values<Json>(methods)) {
-      const parameters: Array<Json> = operation.parameters ?? []
-      const authenticated =
-        options.authentication !== "none" &&
-        (path.startsWith("/v1/") || (path === metricsPath && options.metricsRequireAuth))
-      const facts: RouteFacts = {
-        probe: probes.has(path),
-        authenticated,
-        hasInput: parameters.length > 0 || operation.requestBody !== undefined,
-        hasBody: operation.requestBody !== undefined
-      }
-      rewriteResponses(operation, facts)
-      operation.responses["431"] = headersTooLarge
-      const summary = summaries[operation.operationId]
-      if (summary !== undefined) operation.summary = summary
+      const parameters: Array<Json> = operation.parameters
+      const asksCredentials =
+        operation.responses["401"] !== undefined || (path === metricsPath && options.metricsRequireAuth)
+      const authenticated = options.authentication !== "none" && asksCredentials
+      const hasInput = parameters.length > 0 || operation.requestBody !== undefined
+      rewriteErrors(operation, schemas, hasInput, authenticated)
       useNamedSchemas(operation, schemas)
       operation.parameters = [...parameters, requestIdParameter]
       operation.security = authenticated ? securityFor(options) : []
@@ -381,8 +248,7 @@ export const transformOpenApi = (spec: Json, options: DocumentOptions = defaultD
     }
   }
 
-  const query = spec.paths?.[queryPath]?.post
-  const ok = query?.responses?.["200"]
+  const ok = spec.paths[queryPath]?.post?.responses["200"]
   if (ok?.content !== undefined) {
     Object.assign(ok.content, resultMediaTypes)
     ok.headers["X-Result-Truncated"] = { $ref: "#/components/headers/ResultTruncated" }

@@ -7,14 +7,16 @@ import { RunningQueryList } from "./Schemas.js"
 export class QueriesApi extends HttpApiGroup.make("queries")
   .add(
     HttpApiEndpoint.get("list", "/v1/queries")
+      .annotate(OpenApi.Summary, "List running queries")
       .addSuccess(RunningQueryList)
       .annotate(OpenApi.Description, "The caller's queries running now, on any instance.")
   )
   .add(
     HttpApiEndpoint.del("cancel", "/v1/queries/:id")
+      .annotate(OpenApi.Summary, "Cancel a query")
       .setPath(Schema.Struct({ id: Schema.String }))
       .addSuccess(Schema.Void, { status: 204 })
-      .addError(NotFound)
+      .addError(NotFound.wire)
       .annotate(
         OpenApi.Description,
         "Stops the query and answers once DuckDB has let go of it; the cancelled request answers " +

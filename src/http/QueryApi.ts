@@ -5,12 +5,14 @@ import {
   ForbiddenStatement,
   NotAcceptable,
   NotFound,
+  PayloadTooLarge,
   PoolExhausted,
   QueryTimeout,
   ReadOnly,
   SqlError,
   StatementTooLarge,
   StoreUnavailable,
+  UnsupportedMediaType,
   UpstreamUnavailable
 } from "../domain/Errors.js"
 import { Authentication } from "./Authentication.js"
@@ -23,20 +25,24 @@ import { FormatParam, InstanceId, QueryBody, QueryResult } from "./Schemas.js"
 export class QueryApi extends HttpApiGroup.make("query")
   .add(
     HttpApiEndpoint.post("query", "/v1/instances/:id/query")
+      .annotate(OpenApi.Summary, "Run a query")
       .setPath(Schema.Struct({ id: InstanceId }))
       .setUrlParams(FormatParam)
       .setPayload(QueryBody)
+      // The gateway's checks of a body: its size and its media type.
+      .addError(PayloadTooLarge.wire)
+      .addError(UnsupportedMediaType.wire)
       .addSuccess(QueryResult)
-      .addError(SqlError)
-      .addError(StatementTooLarge)
-      .addError(ReadOnly)
-      .addError(ForbiddenStatement)
-      .addError(NotFound)
-      .addError(NotAcceptable)
-      .addError(Cancelled)
-      .addError(PoolExhausted)
-      .addError(QueryTimeout)
-      .addError(UpstreamUnavailable)
+      .addError(SqlError.wire)
+      .addError(StatementTooLarge.wire)
+      .addError(ReadOnly.wire)
+      .addError(ForbiddenStatement.wire)
+      .addError(NotFound.wire)
+      .addError(NotAcceptable.wire)
+      .addError(Cancelled.wire)
+      .addError(PoolExhausted.wire)
+      .addError(QueryTimeout.wire)
+      .addError(UpstreamUnavailable.wire)
       .annotate(
         OpenApi.Description,
         "Runs one SQL statement. The result format is chosen by `?format=` or `Accept`: " +
@@ -47,6 +53,6 @@ export class QueryApi extends HttpApiGroup.make("query")
       )
   )
   // Instances live in the shared store when state.redis_url is set.
-  .addError(StoreUnavailable)
+  .addError(StoreUnavailable.wire)
   .middleware(Authentication)
   .annotate(OpenApi.Description, "One SQL statement on an instance, its result streamed as it is produced") {}

@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http"
-import { type ClientError, statusOf } from "../domain/Errors.js"
+import type { ClientError } from "../domain/Errors.js"
 
-/** The one error body of the contract: `{"code","error","requestId"}`. */
+/** The one error body of the contract, as `errorWire` (domain/Errors.ts) describes it. */
 export const errorBody = (error: ClientError, requestId: string): string =>
   JSON.stringify({ code: error.code, error: error.message, requestId })
 
@@ -30,17 +30,11 @@ export const writeError = (res: ServerResponse, error: ClientError, requestId: s
     return
   }
   const body = errorBody(error, requestId)
-  res.writeHead(statusOf(error), {
+  res.writeHead(error.status, {
     ...errorHeaders(error),
     ...(bodyUnread(res) ? { connection: "close" } : {}),
     "content-type": "application/json",
     "content-length": Buffer.byteLength(body)
   })
-  res.end(body)
-}
-
-export const writeJson = (res: ServerResponse, status: number, value: unknown): void => {
-  const body = JSON.stringify(value)
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) })
   res.end(body)
 }

@@ -31,7 +31,13 @@ const MemoryLimitString = Schema.String.pipe(
     if (bytes._tag === "None") return "expected a size such as 512MB or 1GB"
     return bytes.value >= minMemoryLimitBytes || `expected at least ${formatSize(minMemoryLimitBytes)}`
   })
-)
+).annotations({
+  // For the document only: JSON Schema cannot spell the filter, so it is described.
+  jsonSchema: {
+    description:
+      "A size such as 512MB, 4GB (powers of 1000) or 1GiB (powers of 1024), capped by the server's duckdb.settings.memory_limit"
+  }
+})
 
 const CreateInstanceFields = Schema.Struct({
   settings: Schema.optional(

@@ -114,29 +114,87 @@ describe("GET /openapi.json", () => {
     })
   })
 
-  it("gives probes only their own answers, and the gateway's errors only where the gateway gives them", () => {
-    expect(errorTable(document.paths["/health"].get)).toEqual({ "500": ["internal"] })
-    expect(errorTable(document.paths["/ready"].get)).toEqual({ "500": ["internal"], "503": ["not_ready"] })
-    expect(errorTable(document.paths["/api/v1/metrics"].get)).toEqual({
-      "429": ["rate_limited"],
-      "500": ["internal"],
-      "503": ["shutting_down"]
+  it("lists each code on every route that can answer it, and only there", () => {
+    const gateway = { "429": ["rate_limited"], "500": ["internal"] }
+    const signedIn = { ...gateway, "401": ["unauthorized"] }
+    const body = { "413": ["payload_too_large"], "415": ["unsupported_media_type"] }
+    const tables = Object.fromEntries(
+      operations().map(({ path, method, operation }) => [
+        `${method.toUpperCase()} ${path}`,
+        errorTable(operation)
+      ])
+    )
+    expect(tables).toEqual({
+      // Probes are neither limited nor drained nor authenticated.
+      "GET /health": { "500": ["internal"] },
+      "GET /ready": { "500": ["internal"], "503": ["not_ready"] },
+      "GET /api/v1/metrics": { ...gateway, "503": ["shutting_down"] },
+      "POST /v1/instances": {
+        ...signedIn,
+        ...body,
+        "400": ["invalid_request"],
+        "429": ["instance_limit", "rate_limited"],
+        "503": ["shutting_down", "store_unavailable"]
+      },
+      "GET /v1/instances": { ...signedIn, "503": ["shutting_down", "store_unavailable"] },
+      "GET /v1/instances/{id}": {
+        ...signedIn,
+        "400": ["invalid_request"],
+        "404": ["not_found"],
+        "503": ["shutting_down", "store_unavailable"]
+      },
+      "DELETE /v1/instances/{id}": {
+        ...signedIn,
+        "400": ["invalid_request"],
+        "403": ["forbidden_statement"],
+        "404": ["not_found"],
+        "503": ["shutting_down", "store_unavailable"]
+      },
+      "POST /v1/instances/{id}/databases": {
+        ...signedIn,
+        ...body,
+        "400": ["invalid_request"],
+        "403": ["forbidden_statement"],
+        "404": ["not_found"],
+        "409": ["alias_exists"],
+        "502": ["upstream_unavailable"],
+        "503": ["extension_unavailable", "shutting_down", "store_unavailable"]
+      },
+      "GET /v1/instances/{id}/databases": {
+        ...signedIn,
+        "400": ["invalid_request"],
+        "404": ["not_found"],
+        "503": ["shutting_down", "store_unavailable"]
+      },
+      "DELETE /v1/instances/{id}/databases/{alias}": {
+        ...signedIn,
+        "400": ["invalid_request"],
+        "403": ["forbidden_statement"],
+        "404": ["not_found"],
+        "502": ["upstream_unavailable"],
+        "503": ["extension_unavailable", "shutting_down", "store_unavailable"]
+      },
+      "GET /v1/instances/{id}/catalog": {
+        ...signedIn,
+        "400": ["invalid_request", "sql_error"],
+        "403": ["forbidden_statement"],
+        "404": ["not_found"],
+        "502": ["upstream_unavailable"],
+        "503": ["extension_unavailable", "pool_exhausted", "shutting_down", "store_unavailable"],
+        "504": ["query_timeout"]
+      },
+      "POST /v1/instances/{id}/query": errorTable(document.paths["/v1/instances/{id}/query"].post),
+      "GET /v1/queries": { ...signedIn, "503": ["shutting_down"] },
+      "DELETE /v1/queries/{id}": {
+        ...signedIn,
+        "400": ["invalid_request"],
+        "404": ["not_found"],
+        "503": ["shutting_down"]
+      }
     })
-    expect(errorTable(document.paths["/v1/instances"].post)).toEqual({
-      "400": ["invalid_request"],
-      "401": ["unauthorized"],
-      "413": ["payload_too_large"],
-      "415": ["unsupported_media_type"],
-      "429": ["instance_limit", "rate_limited"],
-      "500": ["internal"],
-      "503": ["shutting_down", "store_unavailable"]
-    })
-    expect(errorTable(document.paths["/v1/instances/{id}/databases"].post)).toMatchObject({
-      "403": ["forbidden_statement"],
-      "409": ["alias_exists"],
-      "502": ["upstream_unavailable"],
-      "503": ["extension_unavailable", "shutting_down", "store_unavailable"]
-    })
+    // Every code of the error table is documented, but a path's own 405 (not any one operation's).
+    const documented = new Set(Object.values(tables).flatMap((table) => Object.values(table).flat()))
+    expect([...statusByCode.keys()].filter((code) => !documented.has(code))).toEqual(["method_not_allowed"])
   })
 
   it("describes every error as {code, error, requestId} with api.md's code for its status", () => {

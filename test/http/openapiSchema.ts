@@ -64,16 +64,7 @@ export const documentValidator = (document: Json): DocumentValidator => {
   }
 }
 
-/** api.md's code → status, from the error classes the server answers with. */
+/** api.md's code → status, from the error table (src/domain/Errors.ts). */
 export const statusByCode: ReadonlyMap<string, number> = new Map(
-  (Object.values(Errors) as ReadonlyArray<unknown>)
-    .filter((value): value is new (fields: object) => unknown => typeof value === "function")
-    .flatMap((Class) => {
-      try {
-        const error = new Class({ message: "x", retryAfterSeconds: 1 })
-        return Errors.isClientError(error) ? [[error.code, Errors.statusOf(error)] as const] : []
-      } catch {
-        return []
-      }
-    })
+  Errors.clientErrors.map((ErrorClass) => [ErrorClass.code, ErrorClass.status] as const)
 )
