@@ -98,6 +98,11 @@ export class Instance {
     return this.current.pool.acquire
   }
 
+  /** An idle connection lent at once, or undefined when `acquire` would have to wait, open or validate. */
+  tryAcquire(): PooledConnection | undefined {
+    return this.current.pool.tryAcquire()
+  }
+
   /** Attaches one more database; the instance keeps serving from its old engine until the new one is ready. */
   attach(database: DatabaseDescriptor): Effect.Effect<void, AttachError | AliasExists> {
     return this.change(
