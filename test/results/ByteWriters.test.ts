@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type Connection, encode, openDuckDB } from "./encode.js"
+import { describe, expect, it } from "vitest"
+import { encode, fileConnection } from "./encode.js"
 
 /**
  * The byte writers' fast paths (integers two digits at a time, strings copied from DuckDB's memory
@@ -7,14 +7,7 @@ import { type Connection, encode, openDuckDB } from "./encode.js"
  * validity check) give the text each value has by definition: JavaScript's own number and JSON
  * text, RFC 4180 quoting. Values sit on each path's edges, beside NULLs and in chunks without any.
  */
-let db: Awaited<ReturnType<typeof openDuckDB>>
-let connection: Connection
-
-beforeAll(async () => {
-  db = await openDuckDB()
-  connection = db.connection
-})
-afterAll(() => db.close())
+const connection = fileConnection()
 
 const integers = [
   0n,
@@ -66,9 +59,9 @@ const column = (type: string, values: ReadonlyArray<string>, nulls: boolean) =>
     .join(", ")}) t(k, v) ORDER BY k`
 
 const csvLines = async (sql: string) =>
-  (await encode(connection, sql, "csv")).bytes.toString("utf8").split("\r\n").slice(1, -1)
+  (await encode(connection(), sql, "csv")).bytes.toString("utf8").split("\r\n").slice(1, -1)
 const ndjsonValues = async (sql: string) =>
-  (await encode(connection, sql, "ndjson")).bytes
+  (await encode(connection(), sql, "ndjson")).bytes
     .toString("utf8")
     .trimEnd()
     .split("\n")
@@ -96,7 +89,7 @@ describe.each([false, true])("byte writers (NULLs beside the values: %s)", (null
 
   it("DOUBLE: JavaScript's shortest text, -0 kept, NaN and ±Infinity (strings in JSON)", async () => {
     const sql = column("DOUBLE", doubles, nulls)
-    const values = (await connection.runAndReadAll(`SELECT v::DOUBLE FROM (${sql})`))
+    const values = (await connection().runAndReadAll(`SELECT v::DOUBLE FROM (${sql})`))
       .getRows()
       .map((row) => row[0] as number | null)
     const texts = values.filter((value): value is number => value !== null).map(doubleText)
@@ -112,7 +105,7 @@ describe.each([false, true])("byte writers (NULLs beside the values: %s)", (null
 
   it("VARCHAR: inline and pointed-to strings, quoted as RFC 4180 and escaped as JSON.stringify", async () => {
     const sql = column("VARCHAR", strings.map(sqlString), nulls)
-    const csv = (await encode(connection, sql, "csv")).bytes.toString("utf8")
+    const csv = (await encode(connection(), sql, "csv")).bytes.toString("utf8")
     expect(csv).toBe(`v\r\n${withNulls(strings.map(csvField), "").join("\r\n")}\r\n`)
     expect(await ndjsonValues(sql)).toEqual(
       withNulls(
