@@ -123,6 +123,11 @@ export class ConnectionPool implements ConnectionOwner {
     return this.acquireSlow(this.now() + Duration.toMillis(this.options.acquireTimeout))
   })
 
+  /** An idle connection lent at once, or undefined when acquiring needs async work (or the pool is closed). */
+  tryAcquire(): PooledConnection | undefined {
+    return this.closed ? undefined : this.takeIdle()
+  }
+
   /** An idle connection that may be lent without any async work, closing expired ones on the way. */
   private takeIdle(): PooledConnection | undefined {
     const now = this.now()

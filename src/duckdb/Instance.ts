@@ -128,6 +128,11 @@ export class Instance {
     return this.current.pool.acquire
   }
 
+  /** An idle connection lent at once, or undefined when `acquire` would have to wait, open or validate. */
+  tryAcquire(): PooledConnection | undefined {
+    return this.current.pool.tryAcquire()
+  }
+
   /**
    * Rebuilds the engine with exactly `databases` (the descriptor changed, here or on another
    * replica). `commit` runs once the new engine is ready, before it serves: when `commit` fails, the

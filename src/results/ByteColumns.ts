@@ -4,6 +4,7 @@ import type { ResultColumn } from "./Encoder.js"
 import { valueReader } from "./JsonValues.js"
 import {
   bytesOf,
+  hugeValueBytes,
   isValid,
   type NativeVector,
   StringItems,
@@ -13,7 +14,8 @@ import {
   type Validity,
   validityOf
 } from "./RawVector.js"
-import { csvString, hugeValue, jsonString } from "./StringBytes.js"
+import { doubleText } from "./ScalarText.js"
+import { csvStringIn, hugeValue, jsonStringIn } from "./StringBytes.js"
 import { dateText } from "./Temporal.js"
 import { csvField } from "./TextEncoders.js"
 import type { ValueReader } from "./ValueReader.js"
@@ -32,12 +34,14 @@ export type ColumnWriter = (vector: NativeVector, size: number) => FieldWriter
 const quote = 0x22
 const nullJson = Buffer.from("null", "latin1")
 
-const orNull =
-  (dialect: Dialect, validity: Validity, write: FieldWriter): FieldWriter =>
-  (out, row) => {
-    if (isValid(validity, row)) write(out, row)
-    else if (dialect === "json") out.bytes(nullJson)
-  }
+/** `write` for a valid item; for a NULL, nothing (CSV) or `null` (JSON). A chunk without NULLs needs no check. */
+const orNull = (dialect: Dialect, validity: Validity, write: FieldWriter): FieldWriter =>
+  validity === null
+    ? write
+    : (out, row) => {
+        if (isValid(validity, row)) write(out, row)
+        else if (dialect === "json") out.bytes(nullJson)
+      }
 
 const typedIntegers =
   (
@@ -55,11 +59,15 @@ const int64s =
   (dialect: Dialect, signed: boolean, reader: ValueReader): ColumnWriter =>
   (vector, size) => {
     const words = uint32sOf(vector, size, 2)
-    const big = dialect === "csv" ? reader.text(vector, size) : reader.json(vector, size)
+    // Bound on the first value beyond ±(2^53−1): most chunks have none.
+    let big: ((row: number) => string | null) | undefined
     return orNull(dialect, validityOf(vector, size), (out, row) => {
       const safe = signed ? safeInt64At(words, row) : safeUint64At(words, row)
       if (safe !== undefined) out.integer(safe)
-      else out.ascii(big(row)!)
+      else {
+        big ??= dialect === "csv" ? reader.text(vector, size) : reader.json(vector, size)
+        out.ascii(big(row)!)
+      }
     })
   }
 
@@ -67,10 +75,12 @@ const varchars =
   (dialect: Dialect): ColumnWriter =>
   (vector, size) => {
     const items = new StringItems(vector, size)
-    const write = dialect === "csv" ? csvString : jsonString
+    const write = dialect === "csv" ? csvStringIn : jsonStringIn
     return orNull(dialect, items.validity, (out, row) => {
-      if (items.isHugeAt(row)) throw hugeValue
-      write(out, items.bytesAt(row))
+      const length = items.lengthAt(row)
+      if (length > hugeValueBytes) throw hugeValue
+      const source = items.locate(row)
+      write(out, source, items.located, items.located + length)
     })
   }
 
@@ -94,6 +104,28 @@ const dates =
     return orNull(dialect, validityOf(vector, size), (out, row) => {
       if (dialect === "json") out.byte(quote)
       out.bytes(dateBytes(days[row]!))
+      if (dialect === "json") out.byte(quote)
+    })
+  }
+
+/**
+ * DOUBLE, read straight from the vector: the same text as its reader's (JsonValues.ts), without the
+ * reader's closures per value. Non-finite values are strings in JSON.
+ */
+const doubles =
+  (dialect: Dialect): ColumnWriter =>
+  (vector, size) => {
+    const raw = bytesOf(vector, size, 8)
+    const values = new Float64Array(raw.buffer, raw.byteOffset, size)
+    return orNull(dialect, validityOf(vector, size), (out, row) => {
+      const value = values[row]!
+      if (Number.isFinite(value)) {
+        out.ascii(doubleText(value))
+        return
+      }
+      const text = Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity"
+      if (dialect === "json") out.byte(quote)
+      out.ascii(text)
       if (dialect === "json") out.byte(quote)
     })
   }
@@ -162,6 +194,8 @@ export const columnWriter = (column: ResultColumn, dialect: Dialect): ColumnWrit
       return varchars(dialect)
     case DuckDBTypeId.DATE:
       return dates(dialect)
+    case DuckDBTypeId.DOUBLE:
+      return doubles(dialect)
     default:
       return viaReader(dialect, reader, asciiTypes.has(column.type.typeId) && reader.plain)
   }

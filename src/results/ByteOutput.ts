@@ -6,6 +6,16 @@
  */
 const empty = Buffer.alloc(0)
 
+/** The two ASCII digits of 0..99, so that integers are written two digits per division. */
+const digitPairs = new Uint8Array(200)
+for (let i = 0; i < 100; i++) {
+  digitPairs[2 * i] = 48 + Math.floor(i / 10)
+  digitPairs[2 * i + 1] = 48 + (i % 10)
+}
+
+/** Up to this many bytes a copy loop beats `TypedArray.set`, whose native call costs more than the copy. */
+const shortCopy = 16
+
 export class Output {
   private buffer: Buffer = empty
   length = 0
@@ -29,8 +39,20 @@ export class Output {
   }
 
   bytes(source: Uint8Array): void {
-    this.ensure(source.length).set(source, this.length)
-    this.length += source.length
+    this.range(source, 0, source.length)
+  }
+
+  /** Bytes [start, end) of `source`, without a view of them (a `subarray` per value is an allocation). */
+  range(source: Uint8Array, start: number, end: number): void {
+    const count = end - start
+    const buffer = this.ensure(count)
+    const at = this.length - start
+    if (count <= shortCopy) {
+      for (let i = start; i < end; i++) buffer[at + i] = source[i]!
+    } else {
+      buffer.set(start === 0 && end === source.length ? source : source.subarray(start, end), this.length)
+    }
+    this.length += count
   }
 
   /** A string that is ASCII (digits, dates, numbers' text). */
@@ -84,11 +106,18 @@ export class Output {
   /** `value` (below 2^31) in exactly `digits` digits, zeros first. */
   private padded(value: number, digits: number): void {
     const buffer = this.ensure(digits)
-    let rest = value
-    for (let at = this.length + digits - 1; at >= this.length; at--) {
-      buffer[at] = 48 + (rest % 10)
-      rest = (rest / 10) | 0
+    // An int32 from here on: a value computed as a double (a 64-bit integer's two halves) would
+    // otherwise make every `%` below a floating-point remainder, a call into C per digit.
+    let rest = value | 0
+    let at = this.length + digits
+    while (at - this.length >= 2) {
+      const pair = 2 * (rest % 100)
+      rest = (rest / 100) | 0
+      at -= 2
+      buffer[at] = digitPairs[pair]!
+      buffer[at + 1] = digitPairs[pair + 1]!
     }
+    if (at > this.length) buffer[at - 1] = 48 + rest
     this.length += digits
   }
 

@@ -153,6 +153,23 @@ export class StringItems {
     return run.subarray(start, start + length)
   }
 
+  /** Where `locate` found the last item's bytes in the buffer it returned. */
+  located = 0
+
+  /**
+   * The buffer holding item `index`'s bytes, from `located` on for `lengthAt(index)` bytes: like
+   * `bytesAt` without a view per value, for writers that copy the bytes at once.
+   */
+  locate(index: number): Uint8Array {
+    if (this.words[4 * index]! <= 12) {
+      this.located = 16 * index + 4
+      return this.bytes
+    }
+    const run = this.runAt(index)
+    this.located = this.offsetInRun![index]!
+    return run
+  }
+
   stringAt(index: number): string {
     const length = this.words[4 * index]!
     if (length <= 12)

@@ -19,31 +19,38 @@ const cr = 0x0d
 const lf = 0x0a
 const empty = new Uint8Array(0)
 
-const csvNeedsQuotes = (bytes: Uint8Array): boolean => {
-  for (let i = 0; i < bytes.length; i++) {
+const csvNeedsQuotesIn = (bytes: Uint8Array, start: number, end: number): boolean => {
+  for (let i = start; i < end; i++) {
     const b = bytes[i]!
     if (b === comma || b === quote || b === cr || b === lf) return true
   }
   return false
 }
 
-/** The inside of a quoted CSV field: quotes doubled. */
-const csvQuoted = (out: Output, bytes: Uint8Array): void => {
-  for (let i = 0; i < bytes.length; i++) {
+const csvNeedsQuotes = (bytes: Uint8Array): boolean => csvNeedsQuotesIn(bytes, 0, bytes.length)
+
+/** The inside of a quoted CSV field from bytes [start, end): quotes doubled. */
+const csvQuotedIn = (out: Output, bytes: Uint8Array, start: number, end: number): void => {
+  for (let i = start; i < end; i++) {
     if (bytes[i] === quote) out.byte(quote)
     out.byte(bytes[i]!)
   }
 }
 
-export const csvString = (out: Output, bytes: Uint8Array): void => {
-  if (bytes.length === 0) {
+const csvQuoted = (out: Output, bytes: Uint8Array): void => csvQuotedIn(out, bytes, 0, bytes.length)
+
+export const csvString = (out: Output, bytes: Uint8Array): void => csvStringIn(out, bytes, 0, bytes.length)
+
+/** `csvString` of bytes [start, end) of `bytes`. */
+export const csvStringIn = (out: Output, bytes: Uint8Array, start: number, end: number): void => {
+  if (end === start) {
     out.byte(quote)
     out.byte(quote)
-  } else if (!csvNeedsQuotes(bytes)) {
-    out.bytes(bytes)
+  } else if (!csvNeedsQuotesIn(bytes, start, end)) {
+    out.range(bytes, start, end)
   } else {
     out.byte(quote)
-    csvQuoted(out, bytes)
+    csvQuotedIn(out, bytes, start, end)
     out.byte(quote)
   }
 }
@@ -51,13 +58,16 @@ export const csvString = (out: Output, bytes: Uint8Array): void => {
 const hex = "0123456789abcdef"
 const shortEscapes: Record<number, number> = { 8: 0x62, 9: 0x74, 10: 0x6e, 12: 0x66, 13: 0x72 }
 
-/** The inside of a JSON string as `JSON.stringify` writes it (DuckDB's strings are valid UTF-8: bytes pass through). */
-const jsonEscaped = (out: Output, bytes: Uint8Array): void => {
-  let clean = 0
-  for (let i = 0; i < bytes.length; i++) {
+/**
+ * The inside of a JSON string as `JSON.stringify` writes it, from bytes [start, end) (DuckDB's
+ * strings are valid UTF-8: bytes pass through).
+ */
+const jsonEscapedIn = (out: Output, bytes: Uint8Array, start: number, end: number): void => {
+  let clean = start
+  for (let i = start; i < end; i++) {
     const b = bytes[i]!
     if (b >= 0x20 && b !== quote && b !== backslash) continue
-    if (i > clean) out.bytes(bytes.subarray(clean, i))
+    if (i > clean) out.range(bytes, clean, i)
     out.byte(backslash)
     const short = shortEscapes[b]
     if (b === quote || b === backslash) out.byte(b)
@@ -65,12 +75,17 @@ const jsonEscaped = (out: Output, bytes: Uint8Array): void => {
     else out.ascii(`u00${hex[b >> 4]}${hex[b & 15]}`)
     clean = i + 1
   }
-  if (bytes.length > clean) out.bytes(clean === 0 ? bytes : bytes.subarray(clean))
+  if (end > clean) out.range(bytes, clean, end)
 }
 
-export const jsonString = (out: Output, bytes: Uint8Array): void => {
+const jsonEscaped = (out: Output, bytes: Uint8Array): void => jsonEscapedIn(out, bytes, 0, bytes.length)
+
+export const jsonString = (out: Output, bytes: Uint8Array): void => jsonStringIn(out, bytes, 0, bytes.length)
+
+/** `jsonString` of bytes [start, end) of `bytes`. */
+export const jsonStringIn = (out: Output, bytes: Uint8Array, start: number, end: number): void => {
   out.byte(quote)
-  jsonEscaped(out, bytes)
+  jsonEscapedIn(out, bytes, start, end)
   out.byte(quote)
 }
 

@@ -15,11 +15,13 @@ export interface AdmissionLimits {
   readonly total: number
 }
 
-interface Waiter {
+export interface Waiter {
   readonly principal: string
   granted: boolean
-  readonly wake: () => void
+  wake: () => void
 }
+
+const noWake = () => {}
 
 export class Admission {
   private readonly held = new Map<string, number>()
@@ -59,23 +61,37 @@ export class Admission {
 
   private wait(principal: string): Effect.Effect<void> {
     return Effect.async<void>((resume) => {
-      const waiter: Waiter = { principal, granted: false, wake: () => resume(Effect.void) }
-      let queue = this.waiting.get(principal)
-      if (queue === undefined) {
-        queue = new Set()
-        this.waiting.set(principal, queue)
-      }
-      queue.add(waiter)
-      // A place may be free for this principal although others wait (they are at their own limit).
-      this.grant()
+      const waiter = this.enterOr(principal, () => resume(Effect.void))
+      if (waiter === undefined) return resume(Effect.void)
       return Effect.sync(() => {
         if (waiter.granted) this.leave(principal)
-        else this.forget(waiter)
+        else this.withdraw(waiter)
       })
     }).pipe(Effect.interruptible)
   }
 
-  private forget(waiter: Waiter): void {
+  /**
+   * For callers that wait without an effect of their own: a place now (undefined), or a waiter in
+   * the queue whose `wake` is called, later and once, when it has been given a place. `withdraw`
+   * takes a waiter that was not woken off the queue.
+   */
+  enterOr(principal: string, wake: () => void): Waiter | undefined {
+    if (this.tryEnter(principal)) return undefined
+    const waiter: Waiter = { principal, granted: false, wake: noWake }
+    let queue = this.waiting.get(principal)
+    if (queue === undefined) {
+      queue = new Set()
+      this.waiting.set(principal, queue)
+    }
+    queue.add(waiter)
+    // A place may be free for this principal although others wait (they are at their own limit).
+    this.grant()
+    if (waiter.granted) return undefined
+    waiter.wake = wake
+    return waiter
+  }
+
+  withdraw(waiter: Waiter): void {
     const queue = this.waiting.get(waiter.principal)
     if (queue === undefined) return
     queue.delete(waiter)

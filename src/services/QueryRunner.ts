@@ -19,7 +19,7 @@ import type { PooledConnection } from "../duckdb/PooledConnection.js"
 import { type GatePolicy, StatementGate, type Verdict } from "../gate/StatementGate.js"
 import { bindParams } from "../params/Params.js"
 import type { ResultColumn } from "../results/Encoder.js"
-import { Admission } from "./Admission.js"
+import { Admission, type Waiter } from "./Admission.js"
 import { AppConfig } from "./AppConfig.js"
 import { spanned, spannedPromise, type Traced } from "./Tracing.js"
 
@@ -89,6 +89,9 @@ interface Ticket {
   /** When it started, on an instance whose upstream statements the server may have to stop. */
   startedAt?: number
 }
+
+const ignore = () => undefined
+const settled: Promise<void> = Promise.resolve()
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
@@ -180,6 +183,14 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
       return { verdict, prepared }
     }
 
+    /** The verdict and the prepared statement when both are cached (a repeated statement): no await. */
+    const cached = (connection: PooledConnection, sql: string, policy: GatePolicy) => {
+      const verdict = verdicts.get(policy.readOnly ? `r:${sql}` : `w:${sql}`)
+      if (verdict === undefined) return undefined
+      const prepared = connection.cachedStatement(verdict.sql)
+      return prepared === undefined ? undefined : { verdict, prepared }
+    }
+
     const open = async (
       connection: PooledConnection,
       input: QueryInput,
@@ -190,7 +201,8 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
     ): Promise<Cursor> => {
       const { verdict, prepared } =
         trace === undefined
-          ? await prepare(connection, input.sql, policy, undefined)
+          ? (cached(connection, input.sql, policy) ??
+            (await prepare(connection, input.sql, policy, undefined)))
           : await spannedPromise(trace, "gate", (span) => prepare(connection, input.sql, policy, span))
       trace?.attribute("pondpilot.query_type", verdict.queryType)
       onVerdict?.(verdict)
@@ -200,10 +212,13 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
       prepared.clearBindings()
       const bound = bindParams(prepared, input.params)
       if (Either.isLeft(bound)) throw bound.left
-      const execute = () =>
-        duck(connection, prepared.stream()).catch((error) => {
+      const execute = async () => {
+        try {
+          return await duck(connection, prepared.stream())
+        } catch (error) {
           throw sqlError(error)
-        })
+        }
+      }
       const result =
         trace === undefined ? await execute() : await spannedPromise(trace, "duckdb.execute", execute)
       const columns: Array<ResultColumn> = []
@@ -216,10 +231,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
       // The next chunk is asked for as soon as one arrives, so that DuckDB produces it on its own
       // thread while this one is encoded and written: the two overlap instead of taking turns.
       let ahead: Promise<DuckDBDataChunk | null> | undefined
-      const fetch = () =>
-        duck(connection, result.fetchChunk()).catch((error) => {
-          throw sqlError(error)
-        })
+      const fetch = () => duck(connection, result.fetchChunk())
       return {
         verdict,
         columns,
@@ -227,12 +239,17 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
           if (stoppedFromOutside()) throw interrupted()
           const pending = ahead ?? fetch()
           ahead = undefined
-          const chunk = await pending
+          let chunk: DuckDBDataChunk | null
+          try {
+            chunk = await pending
+          } catch (error) {
+            throw sqlError(error)
+          }
           if (stoppedFromOutside()) throw interrupted()
           if (chunk !== null && chunk.rowCount > 0) {
             ahead = fetch()
             // Never an unhandled rejection: its error surfaces when the reader asks for it.
-            ahead.catch(() => undefined)
+            ahead.catch(ignore)
             return chunk
           }
           // DuckDB 1.5.5 ends a stream that failed (a runtime error in a later chunk, an interrupt)
@@ -240,9 +257,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
           if (streamed && !result.isStreaming) throw failedMidStream()
           return undefined
         },
-        settle: async () => {
-          await ahead?.catch(() => undefined)
-        }
+        settle: () => (ahead === undefined ? settled : ahead.then(ignore, ignore))
       }
     }
 
@@ -260,16 +275,68 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
       total: Number.POSITIVE_INFINITY
     })
 
-    const admit = (principal: string, shared: boolean): Effect.Effect<void> => {
-      if (!admission.tryEnter(principal)) {
-        const enter = admission.enter(principal)
-        return shared ? Effect.zipRight(enter, enterShared(principal)) : enter
-      }
-      return shared ? enterShared(principal) : Effect.void
+    /** The places one query holds (or still waits for): the admission's, and on the shared instance the pool's. */
+    interface Places {
+      main: boolean
+      shared: boolean
+      /** The waiter queued now, not yet woken. */
+      queued: { readonly at: Admission; readonly waiter: Waiter } | undefined
     }
 
-    const enterShared = (principal: string): Effect.Effect<void> =>
-      Effect.onInterrupt(sharedPool.enter(principal), () => Effect.sync(() => admission.leave(principal)))
+    /** Takes what is free at once; true when the query holds every place it needs. */
+    const admitNow = (principal: string, shared: boolean, places: Places): boolean => {
+      places.main = admission.tryEnter(principal)
+      places.shared = places.main && shared && sharedPool.tryEnter(principal)
+      return places.main && (!shared || places.shared)
+    }
+
+    /**
+     * Waits, interruptibly, for the places still missing: the admission's, then the shared pool's.
+     * One async step however many it waits for; interrupted, it only leaves the queue (what it was
+     * given is in `places`, for the caller to give back).
+     */
+    const waitForPlaces = (principal: string, shared: boolean, places: Places): Effect.Effect<void> =>
+      Effect.async<void>((resume) => {
+        /** True once every place is held; false when a waiter is queued. */
+        const proceed = (): boolean => {
+          if (!places.main) {
+            const waiter = admission.enterOr(principal, () => {
+              places.queued = undefined
+              places.main = true
+              if (proceed()) resume(Effect.void)
+            })
+            if (waiter !== undefined) {
+              places.queued = { at: admission, waiter }
+              return false
+            }
+            places.main = true
+          }
+          if (shared && !places.shared) {
+            const waiter = sharedPool.enterOr(principal, () => {
+              places.queued = undefined
+              places.shared = true
+              resume(Effect.void)
+            })
+            if (waiter !== undefined) {
+              places.queued = { at: sharedPool, waiter }
+              return false
+            }
+            places.shared = true
+          }
+          return true
+        }
+        if (proceed()) return resume(Effect.void)
+        return Effect.sync(() => {
+          const queued = places.queued
+          places.queued = undefined
+          queued?.at.withdraw(queued.waiter)
+        })
+      })
+
+    const release = (principal: string, places: Places) => {
+      if (places.main) admission.leave(principal)
+      if (places.shared) sharedPool.leave(principal)
+    }
 
     const leave = (principal: string, shared: boolean) => {
       admission.leave(principal)
@@ -407,20 +474,40 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
       // Uninterruptible between acquiring and starting, so that a connection is never lent and lost.
       Effect.uninterruptibleMask((restore) => {
         const shared = instance.shared
-        const acquire = Effect.onError(spanned(trace, "pool.acquire", instance.acquire()), () =>
-          Effect.sync(() => leave(principal, shared))
-        )
-        return Effect.zipRight(
-          restore(admit(principal, shared)),
-          Effect.flatMap(acquire, (connection) => {
-            const ticket: Ticket = { principal, instance, runaway: false }
-            trackUpstream(ticket)
-            const run = runOn(connection, ticket, input, policy, consume, onVerdict, trace)
-            return restore(run.effect).pipe(
-              Effect.onInterrupt(() => Effect.sync(() => run.started || giveBack(connection, true, ticket)))
-            )
+        /** The run on `connection`; interrupted before it started, the connection and places go back. */
+        const start = (connection: PooledConnection): Effect.Effect<A, QueryError> => {
+          const ticket: Ticket = { principal, instance, runaway: false }
+          trackUpstream(ticket)
+          const run = runOn(connection, ticket, input, policy, consume, onVerdict, trace)
+          return Effect.matchCauseEffect(restore(run.effect), {
+            onFailure: (cause) => {
+              if (!run.started) giveBack(connection, true, ticket)
+              return Effect.failCause(cause)
+            },
+            onSuccess: Effect.succeed
           })
-        )
+        }
+        const acquire = Effect.suspend(() => {
+          const idle = trace === undefined ? instance.tryAcquire() : undefined
+          if (idle !== undefined) return start(idle)
+          const acquired = Effect.onError(spanned(trace, "pool.acquire", instance.acquire()), () =>
+            Effect.sync(() => leave(principal, shared))
+          )
+          return Effect.flatMap(acquired, start)
+        })
+        const places: Places = { main: false, shared: false, queued: undefined }
+        // Most queries find their places free and a connection idle: no effect step before the run.
+        if (admitNow(principal, shared, places)) {
+          const idle = trace === undefined ? instance.tryAcquire() : undefined
+          return idle === undefined ? acquire : start(idle)
+        }
+        return Effect.matchCauseEffect(restore(waitForPlaces(principal, shared, places)), {
+          onFailure: (cause) => {
+            release(principal, places)
+            return Effect.failCause(cause)
+          },
+          onSuccess: () => acquire
+        })
       })
 
     return { execute } as const

@@ -1,4 +1,5 @@
 import { DuckDBInstance } from "@duckdb/node-api"
+import { afterAll, beforeAll } from "vitest"
 import type { ResultColumn } from "../../src/results/Encoder.js"
 import { makeEncoder } from "../../src/results/Encoders.js"
 import type { ResultFormat } from "../../src/results/Format.js"
@@ -17,6 +18,16 @@ export const openDuckDB = async () => {
 }
 
 export type Connection = Awaited<ReturnType<typeof openDuckDB>>["connection"]
+
+/** The test file's DuckDB connection: opened before its tests, closed after them. */
+export const fileConnection = (): (() => Connection) => {
+  let db: Awaited<ReturnType<typeof openDuckDB>> | undefined
+  beforeAll(async () => {
+    db = await openDuckDB()
+  })
+  afterAll(() => db?.close())
+  return () => db!.connection
+}
 
 /** Streams `sql` through an encoder the way the transport does: begin, rows per chunk, end. */
 export const encode = async (

@@ -46,6 +46,22 @@ describe("Admission", () => {
     })
   )
 
+  it("enterOr: a place at once, else a waiter woken once when it is given one; a withdrawn waiter never is", () => {
+    const admission = new Admission({ perPrincipal: 1, total: 10 })
+    expect(admission.enterOr("a", () => expect.fail("not a waiter"))).toBeUndefined()
+    const woken: Array<string> = []
+    const first = admission.enterOr("a", () => woken.push("first"))
+    const second = admission.enterOr("a", () => woken.push("second"))
+    expect(first?.granted).toBe(false)
+    admission.withdraw(second!)
+    admission.leave("a")
+    expect(woken).toEqual(["first"])
+    expect(admission.heldBy("a")).toBe(1)
+    admission.leave("a")
+    expect(admission.total).toBe(0)
+    expect(woken).toEqual(["first"])
+  })
+
   it.effect("an interrupted waiter leaves no place taken and no waiter behind", () =>
     Effect.gen(function* () {
       const admission = new Admission({ perPrincipal: 1, total: 10 })

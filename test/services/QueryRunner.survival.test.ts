@@ -93,6 +93,12 @@ describe("fair share", () => {
     // The two admitted run to the deadline; the two waiting reach theirs while waiting.
     expect(statuses).toEqual([504, 504, 504, 504])
     await within(30_000, async () => (await poolInUse()) === 0)
+    // The two stopped while waiting gave back every place they had been given: both of the
+    // principal's places are free again.
+    const again = await Promise.all(
+      [1, 2].map(() => query(server.url, "default", { query: "SELECT 42 AS answer" }))
+    )
+    expect(again.map((response) => response.status)).toEqual([200, 200])
   }, 45_000)
 })
 
