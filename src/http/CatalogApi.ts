@@ -17,6 +17,7 @@ import { CatalogListing, InstanceId } from "./Schemas.js"
 export class CatalogApi extends HttpApiGroup.make("catalog")
   .add(
     HttpApiEndpoint.get("get", "/v1/instances/:id/catalog")
+      .annotate(OpenApi.Summary, "Describe what an instance can query")
       .setPath(Schema.Struct({ id: InstanceId }))
       .addSuccess(CatalogListing)
       .addError(NotFound)

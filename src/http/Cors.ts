@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
+import { tableMethods } from "./Routes.js"
 
 export interface Cors {
   /** Adds the CORS response headers for an allowed origin; answers a preflight. True when answered. */
@@ -6,7 +7,8 @@ export interface Cors {
 }
 
 const exposed = "X-Request-ID, X-Result-Truncated, Retry-After, Allow, traceparent"
-const methods = "GET, POST, DELETE, OPTIONS"
+// Every route of the table is open to the same origins; a preflight may ask for any of its methods.
+const methods = [...tableMethods, "OPTIONS"].join(", ")
 
 /**
  * Browser access for `server.cors_origins`: allowed origins get their origin echoed back (never `*`

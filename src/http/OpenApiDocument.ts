@@ -31,27 +31,6 @@ const packageJson = ((): { readonly version: string; readonly license: string } 
 })()
 
 /**
- * One line per operation, by operationId (`group.endpoint`), for the reference page's navigation and
- * client generators. A route added to the Api needs its line here (the OpenAPI lint test says so).
- */
-const summaries: Record<string, string> = {
-  "health.health": "Liveness probe",
-  "health.ready": "Readiness probe",
-  "instances.create": "Create an instance",
-  "instances.list": "List instances",
-  "instances.get": "Get an instance",
-  "instances.delete": "Delete an instance",
-  "databases.attach": "Attach a database",
-  "databases.list": "List attached databases",
-  "databases.detach": "Detach a database",
-  "query.query": "Run a query",
-  "queries.list": "List running queries",
-  "queries.cancel": "Cancel a query",
-  "catalog.get": "Describe what an instance can query",
-  "metrics.metrics": "Prometheus metrics"
-}
-
-/**
  * Node's HTTP parser refuses requests whose headers exceed its 16 KiB before any route runs, on every
  * path alike: a plain status, no body and no X-Request-ID.
  */
@@ -369,8 +348,6 @@ export const transformOpenApi = (spec: Json, options: DocumentOptions = defaultD
       }
       rewriteResponses(operation, facts)
       operation.responses["431"] = headersTooLarge
-      const summary = summaries[operation.operationId]
-      if (summary !== undefined) operation.summary = summary
       useNamedSchemas(operation, schemas)
       operation.parameters = [...parameters, requestIdParameter]
       operation.security = authenticated ? securityFor(options) : []

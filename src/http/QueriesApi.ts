@@ -7,11 +7,13 @@ import { RunningQueryList } from "./Schemas.js"
 export class QueriesApi extends HttpApiGroup.make("queries")
   .add(
     HttpApiEndpoint.get("list", "/v1/queries")
+      .annotate(OpenApi.Summary, "List running queries")
       .addSuccess(RunningQueryList)
       .annotate(OpenApi.Description, "The caller's queries running now, on any instance.")
   )
   .add(
     HttpApiEndpoint.del("cancel", "/v1/queries/:id")
+      .annotate(OpenApi.Summary, "Cancel a query")
       .setPath(Schema.Struct({ id: Schema.String }))
       .addSuccess(Schema.Void, { status: 204 })
       .addError(NotFound)

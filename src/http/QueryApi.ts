@@ -23,6 +23,7 @@ import { FormatParam, InstanceId, QueryBody, QueryResult } from "./Schemas.js"
 export class QueryApi extends HttpApiGroup.make("query")
   .add(
     HttpApiEndpoint.post("query", "/v1/instances/:id/query")
+      .annotate(OpenApi.Summary, "Run a query")
       .setPath(Schema.Struct({ id: InstanceId }))
       .setUrlParams(FormatParam)
       .setPayload(QueryBody)
