@@ -3,6 +3,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { ReservedAliases } from "../domain/Config.js"
 import type { ClientError } from "../domain/Errors.js"
+import { openApiPath, routeById, routeOfOperation } from "./Routes.js"
 
 /**
  * The generated document describes errors as the Effect classes they are in code, and every error
@@ -152,9 +153,6 @@ const resultMediaTypes: Json = {
 }
 
 const decodeErrorName = "HttpApiDecodeError"
-const probes: ReadonlySet<string> = new Set(["/health", "/ready"])
-const metricsPath = "/api/v1/metrics"
-const queryPath = "/v1/instances/{id}/query"
 
 /** The schema names an error response offers (`$ref` or `anyOf` of them), decode errors as InvalidRequest. */
 const errorNames = (response: Json): Array<string> => {
@@ -335,13 +333,14 @@ export const transformOpenApi = (spec: Json, options: DocumentOptions = defaultD
   spec.servers = [{ url: "/", description: "The server that serves this document" }]
 
   for (const [path, methods] of Object.entries<Json>(spec.paths ?? {})) {
-    for (const operation of Object.values<Json>(methods)) {
+    for (const [method, operation] of Object.entries<Json>(methods)) {
       const parameters: Array<Json> = operation.parameters ?? []
+      const route = routeOfOperation(method, path)
       const authenticated =
         options.authentication !== "none" &&
-        (path.startsWith("/v1/") || (path === metricsPath && options.metricsRequireAuth))
+        (route?.access === "credentials" || (route?.access === "metrics" && options.metricsRequireAuth))
       const facts: RouteFacts = {
-        probe: probes.has(path),
+        probe: route?.probe === true,
         authenticated,
         hasInput: parameters.length > 0 || operation.requestBody !== undefined,
         hasBody: operation.requestBody !== undefined
@@ -358,7 +357,7 @@ export const transformOpenApi = (spec: Json, options: DocumentOptions = defaultD
     }
   }
 
-  const query = spec.paths?.[queryPath]?.post
+  const query = spec.paths?.[openApiPath(routeById("query.query").path)]?.post
   const ok = query?.responses?.["200"]
   if (ok?.content !== undefined) {
     Object.assign(ok.content, resultMediaTypes)

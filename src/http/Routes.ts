@@ -46,7 +46,7 @@ const route = (fields: Omit<Route, "segments" | "label"> & { readonly label?: st
   segments: segmentsOf(fields.path)
 })
 
-export const routes: ReadonlyArray<Route> = (() => {
+const build = (): ReadonlyArray<Route> => {
   const found: Array<Route> = []
   HttpApi.reflect(Api, {
     onGroup: () => {},
@@ -75,18 +75,29 @@ export const routes: ReadonlyArray<Route> = (() => {
     route({ ...docs, id: "docs.script", path: docsPaths.script, label: docsPaths.page })
   )
   return found
-})()
+}
+
+let built: ReadonlyArray<Route> | undefined
+/**
+ * Every route. Built on first use rather than at load: the Api's OpenAPI transform reads this table,
+ * so this module may be loaded while the Api itself is still being defined.
+ */
+export const allRoutes = (): ReadonlyArray<Route> => {
+  if (built === undefined) built = build()
+  return built
+}
 
 export const routeById = (id: string): Route => {
-  const found = routes.find((candidate) => candidate.id === id)
+  const found = allRoutes().find((candidate) => candidate.id === id)
   if (found === undefined) throw new Error(`no route ${id}`)
   return found
 }
 
 /** The methods of the table, in the order a preflight lists them. */
-export const tableMethods: ReadonlyArray<string> = ["GET", "POST", "PUT", "PATCH", "DELETE"].filter(
-  (method) => routes.some((candidate) => candidate.method === method)
-)
+export const routeMethods = (): ReadonlyArray<string> =>
+  ["GET", "POST", "PUT", "PATCH", "DELETE"].filter((method) =>
+    allRoutes().some((candidate) => candidate.method === method)
+  )
 
 export const unmatchedLabel = "unmatched"
 
@@ -138,10 +149,17 @@ const fits = (candidate: Route, lower: ReadonlyArray<string>) => {
   return true
 }
 
+let protectedBuilt: ReadonlySet<string | undefined> | undefined
 /** First segments under which every path needs credentials, whether a route matches or not. */
-const protectedFirstSegments = new Set(
-  routes.filter((candidate) => candidate.access === "credentials").map((candidate) => candidate.segments[0])
-)
+const protectedFirstSegments = (): ReadonlySet<string | undefined> => {
+  if (protectedBuilt === undefined)
+    protectedBuilt = new Set(
+      allRoutes()
+        .filter((candidate) => candidate.access === "credentials")
+        .map((candidate) => candidate.segments[0])
+    )
+  return protectedBuilt
+}
 
 const strictest = (accesses: ReadonlyArray<Access>): Access =>
   accesses.includes("credentials") ? "credentials" : accesses.includes("metrics") ? "metrics" : "open"
@@ -159,7 +177,7 @@ export const matchRoute = (method: string, path: string): Match => {
   const lower = segments.map((segment) => segment.toLowerCase())
   const verb = method === "HEAD" ? "GET" : method
   let onPath: Array<Route> | undefined
-  for (const candidate of routes) {
+  for (const candidate of allRoutes()) {
     if (!fits(candidate, lower)) continue
     if (candidate.method === verb)
       return {
@@ -174,7 +192,7 @@ export const matchRoute = (method: string, path: string): Match => {
     else onPath.push(candidate)
   }
   if (onPath === undefined) {
-    const access = protectedFirstSegments.has(lower[0]) ? "credentials" : "open"
+    const access = protectedFirstSegments().has(lower[0]) ? "credentials" : "open"
     return { route: undefined, rawSegments, segments, allow: [], access, label: unmatchedLabel }
   }
   return {
@@ -217,3 +235,9 @@ export const allowedMethods = (url: string): ReadonlyArray<string> => {
 
 /** A template as OpenAPI and the traces spell it (`/v1/instances/{id}/query`). */
 export const openApiPath = (path: string): string => path.replace(/:([A-Za-z_]+)/g, "{$1}")
+
+/** The route an OpenAPI operation documents (`get`, `/v1/instances/{id}`). */
+export const routeOfOperation = (method: string, path: string): Route | undefined =>
+  allRoutes().find(
+    (candidate) => candidate.method.toLowerCase() === method && openApiPath(candidate.path) === path
+  )
