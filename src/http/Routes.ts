@@ -130,36 +130,52 @@ const absoluteForm = /^https?:\/\/.*?\//
 const rawSegmentsOf = (path: string): ReadonlyArray<string> => {
   const bare = path.charCodeAt(0) === 47 ? path : path.replace(absoluteForm, "/")
   if (bare.charCodeAt(0) !== 47) return [bare]
-  let end = bare.length
-  for (let i = 1; i < end; i++) {
-    const code = bare.charCodeAt(i)
-    if (code === 59 || code === 35) end = i
-  }
+  const semicolon = bare.indexOf(";")
+  const hash = bare.indexOf("#")
+  const end = Math.min(semicolon < 0 ? bare.length : semicolon, hash < 0 ? bare.length : hash)
   const parts = bare.slice(1, end).split("/")
   // The common case (`/v1/instances/x/query`) has no empty segment and allocates nothing more.
   return parts.includes("") ? parts.filter((part) => part !== "") : parts
 }
 
-const fits = (candidate: Route, lower: ReadonlyArray<string>) => {
-  if (candidate.segments.length !== lower.length) return false
-  for (let i = 0; i < lower.length; i++) {
+/** Static segments compare ignoring case; the path's own spelling is tried first, as it is usual. */
+const fits = (candidate: Route, segments: ReadonlyArray<string>) => {
+  for (let i = 0; i < segments.length; i++) {
     const expected = candidate.segments[i]
-    if (expected !== undefined && expected !== lower[i]) return false
+    if (expected === undefined) continue
+    const actual = segments[i]!
+    if (expected !== actual && (expected.length !== actual.length || expected !== actual.toLowerCase()))
+      return false
   }
   return true
 }
 
-let protectedBuilt: ReadonlySet<string | undefined> | undefined
-/** First segments under which every path needs credentials, whether a route matches or not. */
-const protectedFirstSegments = (): ReadonlySet<string | undefined> => {
-  if (protectedBuilt === undefined)
-    protectedBuilt = new Set(
-      allRoutes()
-        .filter((candidate) => candidate.access === "credentials")
-        .map((candidate) => candidate.segments[0])
-    )
-  return protectedBuilt
+interface Index {
+  /** Routes by their number of segments: a path is only compared with routes as long as it. */
+  readonly bySize: ReadonlyMap<number, ReadonlyArray<Route>>
+  /** First segments under which every path needs credentials, whether a route matches or not. */
+  readonly protectedFirst: ReadonlySet<string | undefined>
 }
+
+let indexBuilt: Index | undefined
+const index = (): Index => {
+  if (indexBuilt !== undefined) return indexBuilt
+  const bySize = new Map<number, Array<Route>>()
+  for (const candidate of allRoutes()) {
+    const size = candidate.segments.length
+    bySize.set(size, [...(bySize.get(size) ?? []), candidate])
+  }
+  const protectedFirst = new Set(
+    allRoutes()
+      .filter((candidate) => candidate.access === "credentials")
+      .map((candidate) => candidate.segments[0])
+  )
+  indexBuilt = { bySize, protectedFirst }
+  return indexBuilt
+}
+
+const none: ReadonlyArray<Route> = []
+const noMethods: ReadonlyArray<string> = []
 
 const strictest = (accesses: ReadonlyArray<Access>): Access =>
   accesses.includes("credentials") ? "credentials" : accesses.includes("metrics") ? "metrics" : "open"
@@ -171,20 +187,20 @@ const strictest = (accesses: ReadonlyArray<Access>): Access =>
  */
 export const matchRoute = (method: string, path: string): Match => {
   const rawSegments = rawSegmentsOf(path)
-  const segments = rawSegments.map((segment) =>
-    segment.includes("%") ? segment.replace(percentEscape, decodeEscape) : segment
-  )
-  const lower = segments.map((segment) => segment.toLowerCase())
+  const segments = path.includes("%")
+    ? rawSegments.map((segment) => segment.replace(percentEscape, decodeEscape))
+    : rawSegments
   const verb = method === "HEAD" ? "GET" : method
+  const { bySize, protectedFirst } = index()
   let onPath: Array<Route> | undefined
-  for (const candidate of allRoutes()) {
-    if (!fits(candidate, lower)) continue
+  for (const candidate of bySize.get(segments.length) ?? none) {
+    if (!fits(candidate, segments)) continue
     if (candidate.method === verb)
       return {
         route: candidate,
         rawSegments,
         segments,
-        allow: [],
+        allow: noMethods,
         access: candidate.access,
         label: candidate.label
       }
@@ -192,8 +208,8 @@ export const matchRoute = (method: string, path: string): Match => {
     else onPath.push(candidate)
   }
   if (onPath === undefined) {
-    const access = protectedFirstSegments().has(lower[0]) ? "credentials" : "open"
-    return { route: undefined, rawSegments, segments, allow: [], access, label: unmatchedLabel }
+    const access = protectedFirst.has(segments[0]?.toLowerCase()) ? "credentials" : "open"
+    return { route: undefined, rawSegments, segments, allow: noMethods, access, label: unmatchedLabel }
   }
   return {
     route: undefined,
