@@ -26,8 +26,9 @@ import { errorBody, errorHeaders } from "./Responses.js"
 import { allowedMethods } from "./Routes.js"
 
 /**
- * The principal the gateway authenticated; handlers of `/v1` groups receive it. Without one (a path
- * the gateway did not take for a `/v1` path) the answer is the gateway's own 401, word for word.
+ * The principal the gateway authenticated on the request's route; handlers of the groups that carry
+ * `Authentication` receive it. Without one (which the route table rules out) the answer is the
+ * gateway's own 401, word for word.
  */
 export const AuthenticationLive = Layer.succeed(
   Authentication,
