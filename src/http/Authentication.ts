@@ -10,8 +10,9 @@ export class CurrentPrincipal extends Context.Tag("pondpilot/CurrentPrincipal")<
 >() {}
 
 /**
- * Marks the groups that need a principal. The gateway authenticates every `/v1` request before any
- * handler runs; this middleware only hands its result to the handlers.
+ * Marks the groups that need a principal. The route table (src/http/Routes.ts) reads this mark, and
+ * the gateway authenticates every request matched to such a route before any handler runs; this
+ * middleware only hands its result to the handlers.
  */
 export class Authentication extends HttpApiMiddleware.Tag<Authentication>()("pondpilot/Authentication", {
   failure: Unauthorized.wire,

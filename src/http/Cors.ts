@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
+import { routeMethods } from "./Routes.js"
 
 export interface Cors {
   /** Adds the CORS response headers for an allowed origin; answers a preflight. True when answered. */
@@ -6,7 +7,6 @@ export interface Cors {
 }
 
 const exposed = "X-Request-ID, X-Result-Truncated, Retry-After, Allow, traceparent"
-const methods = "GET, POST, DELETE, OPTIONS"
 
 /**
  * Browser access for `server.cors_origins`: allowed origins get their origin echoed back (never `*`
@@ -16,6 +16,8 @@ const methods = "GET, POST, DELETE, OPTIONS"
 export const makeCors = (origins: ReadonlyArray<string>, apiKeyHeader: string): Cors => {
   const any = origins.includes("*")
   const allowed = new Set(origins)
+  // Every route of the table is open to the same origins; a preflight may ask for any of its methods.
+  const methods = [...routeMethods(), "OPTIONS"].join(", ")
   const allowHeaders = `${apiKeyHeader}, Authorization, Content-Type, X-Request-ID, traceparent`
   return {
     apply: (request, res) => {

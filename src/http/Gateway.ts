@@ -1,7 +1,15 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { HttpServerError } from "@effect/platform"
 import { Cause, Effect, type Fiber, Option, Runtime } from "effect"
-import { type ClientError, Internal, isClientError, RateLimited, ShuttingDown } from "../domain/Errors.js"
+import {
+  type ClientError,
+  Internal,
+  isClientError,
+  MethodNotAllowed,
+  NotFound,
+  RateLimited,
+  ShuttingDown
+} from "../domain/Errors.js"
 import { AppConfig } from "../services/AppConfig.js"
 import { Authenticator, authFailureReason } from "../services/Authenticator.js"
 import { Lifecycle } from "../services/Lifecycle.js"
@@ -12,36 +20,23 @@ import { makeClientIpResolver, rateLimitKeyOf } from "./ClientIp.js"
 import { makeCors } from "./Cors.js"
 import { Observer } from "./Observer.js"
 import { QueryRoute } from "./QueryRoute.js"
-import { attachContext, chooseRequestId, type RequestContext } from "./RequestContext.js"
+import { chooseRequestId, handOver, RequestRecord } from "./RequestRecord.js"
 import { writeError } from "./Responses.js"
+import { canonicalUrl, type Match, matchRoute, openApiPath, routeById } from "./Routes.js"
 
 export type NodeHandler = (request: IncomingMessage, response: ServerResponse) => void
 
-const queryRoute = /^\/v1\/instances\/([A-Za-z0-9_-]{1,64})\/query$/
-const probes = new Set(["/health", "/ready"])
+const queryRoute = routeById("query.query")
+const queryTemplate = openApiPath(queryRoute.path)
+const instanceIdSegment = queryRoute.segments.indexOf(undefined)
 
 /**
- * A path as the HttpApi router matches it: the router ignores case, repeated and trailing slashes and
- * anything after `;`, and decodes percent-escapes (all but `%2F`). Deciding whether a path needs
- * credentials on the raw text would let `//api/v1/metrics` or `/API/v1/Metrics` reach a protected
- * route unauthenticated, so the decision is made on this form. Over-matching only asks for
- * credentials where the router would answer 404 anyway.
- */
-export const routerPath = (path: string): string => {
-  const semicolon = path.indexOf(";")
-  const cut = semicolon < 0 ? path : path.slice(0, semicolon)
-  const decoded = cut.replace(/%(?![2][fF])([0-9A-Fa-f]{2})/g, (_, hex: string) =>
-    String.fromCharCode(Number.parseInt(hex, 16))
-  )
-  const collapsed = decoded.toLowerCase().replace(/\/{2,}/g, "/")
-  return collapsed.length > 1 && collapsed.endsWith("/") ? collapsed.slice(0, -1) : collapsed
-}
-
-/**
- * Every request passes here first, once: request id, client address, draining, rate limit, body
- * size and media type, authentication. The query route is then served directly (its hot path has
- * no router and no second fiber); everything else goes on to the HttpApi application. When the
- * response closes, the observer writes its audit line and metrics.
+ * Every request passes here first, once: its route (src/http/Routes.ts), request id, client address,
+ * draining, rate limit, body size and media type, then authentication as the matched route asks.
+ * The query route is then served directly (its hot path has no router and no second fiber); every
+ * other matched route goes on to the HttpApi application under its canonical path, so the router
+ * dispatches to the route that was authenticated and to no other; a path no route takes is answered
+ * here. When the response closes, the observer writes its audit line and metrics.
  */
 export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
   effect: Effect.gen(function* () {
@@ -58,19 +53,18 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
     const metricsNeedAuth = config.metrics.require_auth
     const maxBodySize = config.server.max_body_size
 
-    const needsAuth = (rawPath: string) => {
-      const path = routerPath(rawPath)
-      return path.startsWith("/v1/") || path === "/v1" || (metricsNeedAuth && path === "/api/v1/metrics")
-    }
+    const needsAuth = (match: Match) =>
+      match.access === "credentials" || (match.access === "metrics" && metricsNeedAuth)
 
     const admit = (
-      context: RequestContext,
-      request: IncomingMessage
+      record: RequestRecord,
+      request: IncomingMessage,
+      match: Match
     ): Effect.Effect<string | undefined, ClientError> =>
       Effect.gen(function* () {
-        const decision = yield* limiter.consume(rateLimitKeyOf(context.clientIp))
+        const decision = yield* limiter.consume(rateLimitKeyOf(record.clientIp))
         if (!decision.allowed) {
-          context.refusal = "limit exceeded"
+          record.refused("limit exceeded")
           return yield* new RateLimited({
             message: "too many requests; retry later",
             retryAfterSeconds: decision.retryAfterSeconds
@@ -82,68 +76,76 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
         // A POST without a body is read as JSON `null`, so that `POST /v1/instances` alone works.
         if (request.method === "POST" && !hasBody(request))
           request.headers["content-type"] = "application/json"
-        if (!needsAuth(context.path)) return undefined
+        if (!needsAuth(match)) return undefined
         const principal = yield* spanned(
-          context.trace,
+          record.trace,
           "authenticate",
           authenticator.authenticate(request.headers as never)
         ).pipe(
-          Effect.tapError((error) =>
-            Effect.sync(() => {
-              context.refusal = authFailureReason(error) ?? "invalid"
-            })
-          )
+          Effect.tapError((error) => Effect.sync(() => record.refused(authFailureReason(error) ?? "invalid")))
         )
-        context.principal = principal
+        record.authenticated(principal)
         return principal.id
       })
 
-    const renderFailure =
-      (context: RequestContext, res: ServerResponse) => (cause: Cause.Cause<ClientError>) =>
-        Effect.gen(function* () {
-          if (Cause.isInterruptedOnly(cause)) return
-          const failure = Cause.failureOption(cause)
-          if (Option.isSome(failure) && isClientError(failure.value)) {
-            context.errorCode = failure.value.code
-            return writeError(res, failure.value, context.requestId)
-          }
-          context.errorCode = "internal"
-          yield* Effect.logError("request failed", cause).pipe(
-            Effect.annotateLogs({ request_id: context.requestId })
-          )
-          writeError(res, new Internal({ message: "internal error" }), context.requestId)
-        })
+    /** Answers with one of the contract's errors, which the record keeps for the logs and metrics. */
+    const answer = (res: ServerResponse, record: RequestRecord, error: ClientError): void => {
+      record.failed(error.code)
+      writeError(res, error, record.requestId)
+    }
+
+    const renderFailure = (record: RequestRecord, res: ServerResponse) => (cause: Cause.Cause<ClientError>) =>
+      Effect.gen(function* () {
+        if (Cause.isInterruptedOnly(cause)) return
+        const failure = Cause.failureOption(cause)
+        if (Option.isSome(failure) && isClientError(failure.value)) return answer(res, record, failure.value)
+        yield* Effect.logError("request failed", cause).pipe(
+          Effect.annotateLogs({ request_id: record.requestId })
+        )
+        answer(res, record, new Internal({ message: "internal error" }))
+      })
+
+    /** Hands a matched route to the HttpApi application, under the path its router is given. */
+    const dispatch = (
+      request: IncomingMessage,
+      res: ServerResponse,
+      next: NodeHandler,
+      record: RequestRecord,
+      match: Match
+    ): void => {
+      request.url = canonicalUrl(match, request.url ?? "/")
+      handOver(request, record)
+      next(request, res)
+    }
+
+    /** No route takes this method and path: 405 with `Allow` when others take the path, else 404. */
+    const unrouted = (match: Match): ClientError =>
+      match.allow.length > 0
+        ? new MethodNotAllowed({
+            message: `this path is served with ${match.allow.join(", ")}`,
+            allow: match.allow
+          })
+        : new NotFound({ message: "no such route" })
 
     const handle = (request: IncomingMessage, res: ServerResponse, next: NodeHandler): void => {
       const url = request.url ?? "/"
       const query = url.indexOf("?")
-      const context: RequestContext = {
-        requestId: chooseRequestId(request.headers["x-request-id"]),
-        clientIp: clientIpOf(request.socket.remoteAddress, request.headers as never),
-        method: request.method ?? "GET",
-        path: query < 0 ? url : url.slice(0, query),
-        startedAt: process.hrtime.bigint(),
-        principal: undefined,
-        instanceId: undefined,
-        queryType: undefined,
-        rowsReturned: undefined,
-        errorCode: undefined,
-        incomplete: false,
-        queryText: undefined,
-        truncated: false,
-        refusal: undefined,
-        trace: undefined
-      }
-      attachContext(request, context)
+      const method = request.method ?? "GET"
+      const path = query < 0 ? url : url.slice(0, query)
+      const match = matchRoute(method, path)
+      const record = new RequestRecord(
+        chooseRequestId(request.headers["x-request-id"]),
+        clientIpOf(request.socket.remoteAddress, request.headers as never),
+        method,
+        path,
+        match.label
+      )
       // The one check tracing costs when it is off.
       if (tracing.enabled)
-        context.trace = tracing.startRequest(
-          request,
-          res,
-          context,
-          context.method === "POST" && queryRoute.test(context.path)
+        record.traced(
+          tracing.startRequest(request, res, record, match.route === queryRoute ? queryTemplate : undefined)
         )
-      res.setHeader("x-request-id", context.requestId)
+      res.setHeader("x-request-id", record.requestId)
       lifecycle.enter()
       // One close listener per response (it runs on every request): the fiber to interrupt, when
       // one is forked, is set below.
@@ -153,28 +155,28 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
           fiber.unsafeInterruptAsFork(HttpServerError.clientAbortFiberId)
         }
         lifecycle.leave()
-        observer.finished(context, res.statusCode)
+        observer.finished(record, res.statusCode)
       })
 
       if (cors.apply(request, res)) return
-      if (probes.has(context.path)) {
-        next(request, res)
+      if (match.route?.probe === true) {
+        dispatch(request, res, next, record, match)
         return
       }
       if (lifecycle.isDraining()) {
         res.setHeader("connection", "close")
-        context.errorCode = "shutting_down"
-        writeError(res, new ShuttingDown({ message: "the server is shutting down" }), context.requestId)
+        answer(res, record, new ShuttingDown({ message: "the server is shutting down" }))
         return
       }
-      const match = context.method === "POST" ? queryRoute.exec(context.path) : null
-      const work = admit(context, request).pipe(
+      const work = admit(record, request, match).pipe(
         Effect.flatMap((principal) =>
-          match !== null && principal !== undefined
-            ? queries.serve(context, request, res, match[1]!, principal)
-            : Effect.sync(() => next(request, res))
+          match.route === queryRoute
+            ? queries.serve(record, request, res, match.segments[instanceIdSegment]!, principal!)
+            : match.route !== undefined
+              ? Effect.sync(() => dispatch(request, res, next, record, match))
+              : Effect.fail(unrouted(match))
         ),
-        Effect.catchAllCause(renderFailure(context, res))
+        Effect.catchAllCause(renderFailure(record, res))
       )
       fiber = runFork(work)
     }

@@ -1,6 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { wireOf } from "../domain/Errors.js"
+import { Probe } from "./RouteAnnotations.js"
 import { Health, Ready } from "./Schemas.js"
 
 /** `/ready` when the server cannot serve: starting, draining, or a pre-attached database down. */
@@ -31,4 +32,5 @@ export class HealthApi extends HttpApiGroup.make("health")
       .addSuccess(Ready)
       .addError(NotReady.wire)
   )
+  .annotate(Probe, true)
   .annotate(OpenApi.Description, "Liveness and readiness probes") {}

@@ -20,24 +20,21 @@ import {
 import { unauthorizedMessage } from "../services/Authenticator.js"
 import { Authentication } from "./Authentication.js"
 import { NotReady } from "./HealthApi.js"
-import { contextOf } from "./RequestContext.js"
+import { currentRequest } from "./RequestRecord.js"
 import { errorBody, errorHeaders } from "./Responses.js"
 import { allowedMethods } from "./Routes.js"
 
-const requestContext = Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
-  contextOf(NodeHttpServerRequest.toIncomingMessage(request))
-)
-
 /**
- * The principal the gateway authenticated; handlers of `/v1` groups receive it. Without one (a path
- * the gateway did not take for a `/v1` path) the answer is the gateway's own 401, word for word.
+ * The principal the gateway authenticated on the request's route; handlers of the groups that carry
+ * `Authentication` receive it. Without one (which the route table rules out) the answer is the
+ * gateway's own 401, word for word.
  */
 export const AuthenticationLive = Layer.succeed(
   Authentication,
-  Effect.flatMap(requestContext, (context) =>
-    context?.principal === undefined
+  Effect.flatMap(currentRequest, (record) =>
+    record?.principal === undefined
       ? Effect.fail(new Unauthorized({ message: unauthorizedMessage }))
-      : Effect.succeed(context.principal)
+      : Effect.succeed(record.principal)
   )
 )
 
@@ -130,8 +127,8 @@ export const ErrorMiddlewareLive = HttpApiBuilder.middleware((app) =>
   Effect.catchAllCause(app, (cause) =>
     Effect.gen(function* () {
       if (Cause.isInterruptedOnly(cause)) return yield* Effect.failCause(cause)
-      const context = yield* requestContext
-      const requestId = context?.requestId ?? "unknown"
+      const record = yield* currentRequest
+      const requestId = record?.requestId ?? "unknown"
       const error = classify(cause)
       if (error instanceof NotReady) {
         return HttpServerResponse.unsafeJson(
@@ -143,7 +140,7 @@ export const ErrorMiddlewareLive = HttpApiBuilder.middleware((app) =>
         yield* Effect.logError("request failed", cause).pipe(Effect.annotateLogs({ request_id: requestId }))
       }
       const clientError = error ?? new Internal({ message: "internal error" })
-      if (context !== undefined) context.errorCode = clientError.code
+      record?.failed(clientError.code)
       const incoming = NodeHttpServerRequest.toIncomingMessage(yield* HttpServerRequest.HttpServerRequest)
       return HttpServerResponse.text(errorBody(clientError, requestId), {
         status: clientError.status,

@@ -1,12 +1,12 @@
 import { Effect } from "effect"
 import { AuditLog } from "../services/AuditLog.js"
 import { Metrics, type QueryOutcome } from "../services/Metrics.js"
-import type { RequestContext } from "./RequestContext.js"
+import type { RequestRecord } from "./RequestRecord.js"
 
-const outcomeOf = (context: RequestContext): QueryOutcome => {
-  switch (context.errorCode) {
+const outcomeOf = (record: RequestRecord): QueryOutcome => {
+  switch (record.errorCode) {
     case undefined:
-      return context.incomplete ? "error" : context.truncated ? "truncated" : "success"
+      return record.incomplete ? "error" : record.truncated ? "truncated" : "success"
     case "query_timeout":
       return "timeout"
     case "cancelled":
@@ -26,37 +26,37 @@ export class Observer extends Effect.Service<Observer>()("pondpilot/Observer", {
     const audit = yield* AuditLog
     const metrics = yield* Metrics
 
-    const finished = (context: RequestContext, status: number): void => {
-      const durationMs = Number(process.hrtime.bigint() - context.startedAt) / 1e6
-      const { requestId, clientIp, method, path } = context
-      metrics.recordRequest({ method, path, status, durationMs })
-      if (context.errorCode !== undefined) metrics.recordError(context.errorCode)
-      if (context.refusal !== undefined) {
-        const refusal = { requestId, clientIp, method, path, reason: context.refusal, durationMs }
+    const finished = (record: RequestRecord, status: number): void => {
+      const durationMs = Number(process.hrtime.bigint() - record.startedAt) / 1e6
+      const { requestId, clientIp, method, path } = record
+      metrics.recordRequest({ method, route: record.routeLabel, status, durationMs })
+      if (record.errorCode !== undefined) metrics.recordError(record.errorCode)
+      if (record.refusal !== undefined) {
+        const refusal = { requestId, clientIp, method, path, reason: record.refusal, durationMs }
         if (status === 429) {
           metrics.recordRateLimited()
           audit.unsafeRateLimited(refusal)
         } else {
-          metrics.recordAuthFailure(context.refusal)
+          metrics.recordAuthFailure(record.refusal)
           audit.unsafeAuthFailure(refusal)
         }
         return
       }
-      if (context.instanceId !== undefined) {
-        const queryType = context.queryType ?? "UNKNOWN"
-        const rowsReturned = context.rowsReturned ?? 0
-        metrics.recordQuery({ queryType, outcome: outcomeOf(context), durationMs, rowsReturned })
+      if (record.instanceId !== undefined) {
+        const queryType = record.queryType ?? "UNKNOWN"
+        const rowsReturned = record.rowsReturned ?? 0
+        metrics.recordQuery({ queryType, outcome: outcomeOf(record), durationMs, rowsReturned })
         audit.unsafeQuery({
           requestId,
           clientIp,
-          instanceId: context.instanceId,
+          instanceId: record.instanceId,
           queryType,
           durationMs,
           rowsReturned,
-          ...(context.queryText === undefined ? {} : { query: context.queryText }),
-          ...(context.errorCode === undefined && !context.incomplete
+          ...(record.queryText === undefined ? {} : { query: record.queryText }),
+          ...(record.errorCode === undefined && !record.incomplete
             ? {}
-            : { failure: { status, code: context.errorCode ?? "incomplete" } })
+            : { failure: { status, code: record.errorCode ?? "incomplete" } })
         })
         return
       }

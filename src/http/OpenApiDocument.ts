@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url"
 import type { OpenApi } from "@effect/platform"
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import { InvalidRequest, Unauthorized } from "../domain/Errors.js"
+import { openApiPath, routeById, routeOfOperation } from "./Routes.js"
 
 /**
  * The document HttpApi generates from the Api (src/http/Api.ts) and its schemas, errors included
@@ -107,8 +108,6 @@ const resultMediaTypes: Json = {
 const decodeError = HttpApiDecodeError._tag
 const invalidRequest = InvalidRequest._tag
 const unauthorized = Unauthorized._tag
-const metricsPath = "/api/v1/metrics"
-const queryPath = "/v1/instances/{id}/query"
 
 /** The error schema names a response offers (`$ref` or `anyOf` of them). */
 const errorNames = (response: Json): Array<string> => {
@@ -231,10 +230,11 @@ export const transformOpenApi = (spec: Json, options: DocumentOptions = defaultD
   const schemas: Json = spec.components.schemas
   spec.components = { ...spec.components, headers, securitySchemes: securitySchemes(options) }
   for (const [path, methods] of Object.entries<Json>(spec.paths)) {
-    for (const operation of Object.values<Json>(methods)) {
+    for (const [method, operation] of Object.entries<Json>(methods)) {
       const parameters: Array<Json> = operation.parameters
+      const route = routeOfOperation(method, path)
       const asksCredentials =
-        operation.responses["401"] !== undefined || (path === metricsPath && options.metricsRequireAuth)
+        route?.access === "credentials" || (route?.access === "metrics" && options.metricsRequireAuth)
       const authenticated = options.authentication !== "none" && asksCredentials
       const hasInput = parameters.length > 0 || operation.requestBody !== undefined
       rewriteErrors(operation, schemas, hasInput, authenticated)
@@ -248,7 +248,8 @@ export const transformOpenApi = (spec: Json, options: DocumentOptions = defaultD
     }
   }
 
-  const ok = spec.paths[queryPath]?.post?.responses["200"]
+  const query = spec.paths?.[openApiPath(routeById("query.query").path)]?.post
+  const ok = query?.responses?.["200"]
   if (ok?.content !== undefined) {
     Object.assign(ok.content, resultMediaTypes)
     ok.headers["X-Result-Truncated"] = { $ref: "#/components/headers/ResultTruncated" }

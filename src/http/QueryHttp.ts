@@ -1,12 +1,12 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
-import { NotFound } from "../domain/Errors.js"
 import { Api } from "./Api.js"
 
 /**
- * The gateway serves every well-formed query request itself; a request that reaches the router
- * names an instance id no instance can have.
+ * The query endpoint is in the contract for its documentation; the gateway serves every request the
+ * route table matches to it (QueryRoute.ts) and hands the router only other routes' paths, so this
+ * handler, which the HttpApi builder requires, is never reached.
  */
 export const QueryHttp = HttpApiBuilder.group(Api, "query", (handlers) =>
-  handlers.handleRaw("query", () => Effect.fail(new NotFound({ message: "instance not found" })))
+  handlers.handleRaw("query", () => Effect.dieMessage("the query route is served by the gateway"))
 )

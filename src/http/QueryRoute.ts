@@ -4,6 +4,7 @@ import {
   Cancelled,
   type ClientError,
   InvalidRequest,
+  NotFound,
   PayloadTooLarge,
   QueryTimeout
 } from "../domain/Errors.js"
@@ -18,7 +19,7 @@ import { type Cursor, type QueryInput, QueryRunner, type StopSignal } from "../s
 import { QueryTracker, type StopReason } from "../services/QueryTracker.js"
 import { spannedPromise } from "../services/Tracing.js"
 import { readJsonBody } from "./Body.js"
-import type { RequestContext } from "./RequestContext.js"
+import type { RequestRecord } from "./RequestRecord.js"
 import { writeError } from "./Responses.js"
 
 /** Lets the event loop run other work; a stop that came meanwhile ends the result. */
@@ -28,6 +29,9 @@ const nextTurn = (signal: StopSignal): Promise<void> =>
       signal.stopped ? reject(new Cancelled({ message: "the query was stopped" })) : resolve()
     )
   )
+
+/** The shape of every instance id (`default`, `inst_…`); the query route's `:id` is checked against it. */
+const instanceIdPattern = /^[A-Za-z0-9_-]{1,64}$/
 
 /** Results that fit in this many bytes are sent whole, with a Content-Length; larger ones stream. */
 const wholeResponseBytes = 1 << 20
@@ -123,7 +127,7 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
     const respond = async (
       cursor: Cursor,
       encoder: ResultEncoder,
-      context: RequestContext,
+      record: RequestRecord,
       res: ServerResponse,
       signal: StopSignal
     ): Promise<void> => {
@@ -156,7 +160,7 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
         const take = Math.min(chunk.rowCount, maxRows - rowCount)
         const bytes = encoder.sliced(chunk, take)
         rowCount += take
-        context.rowsReturned = rowCount
+        record.rows(rowCount)
         if (bytes instanceof Slices) {
           // A huge value: one part per turn of the event loop, so other requests are served meanwhile.
           for (const part of bytes.parts()) {
@@ -171,12 +175,12 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
           break
         }
       }
-      context.truncated = truncated
+      record.resultEnds(truncated)
       const last = encoder.end({ rowCount, truncated })
       if (streaming) {
         await write(res, last, signal)
         if (truncated) res.addTrailers({ "X-Result-Truncated": "true" })
-        context.incomplete = false
+        record.resultSent()
         res.end()
         return
       }
@@ -187,7 +191,7 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
         "content-length": body.length
       }
       if (truncated) headers["x-result-truncated"] = "true"
-      context.incomplete = false
+      record.resultSent()
       res.writeHead(200, headers)
       res.end(body)
     }
@@ -197,13 +201,13 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
       res: ServerResponse,
       encoder: ResultEncoder,
       error: ClientError,
-      context: RequestContext
+      record: RequestRecord
     ) => {
       // A stop that lands after the whole result was handed over changes nothing (and a write after
       // end would emit an error nobody listens to).
       if (res.writableEnded) return
-      context.incomplete = true
-      context.errorCode = error.code
+      record.resultBroken()
+      record.failed(error.code)
       const marker = encoder.abort({ code: error.code, message: error.message })
       const destroy = () => res.destroy()
       const fallback = setTimeout(destroy, 1_000)
@@ -218,39 +222,38 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
       res: ServerResponse,
       encoder: ResultEncoder,
       reason: StopReason | undefined,
-      context: RequestContext
+      record: RequestRecord
     ) => {
-      // Without a reason the client went away: nobody is left to tell, and the context says incomplete.
+      // Without a reason the client went away: nobody is left to tell, and the record says incomplete.
       if (reason === undefined) return
       if (res.headersSent) {
-        abort(res, encoder, reason, context)
+        abort(res, encoder, reason, record)
       } else {
-        context.errorCode = reason.code
-        writeError(res, reason, context.requestId)
+        record.failed(reason.code)
+        writeError(res, reason, record.requestId)
       }
     }
 
     const serve = (
-      context: RequestContext,
+      record: RequestRecord,
       request: IncomingMessage,
       res: ServerResponse,
       instanceId: string,
       principal: string
     ): Effect.Effect<void, ClientError> =>
       Effect.gen(function* () {
+        // No instance has an id of another shape; the registry is not asked.
+        if (!instanceIdPattern.test(instanceId)) return yield* new NotFound({ message: "instance not found" })
         const body = yield* readJsonBody(request, config.server.max_body_size)
         const input = yield* decodeInput(body, config.query.max_query_length)
-        if (config.audit.log_query_text) context.queryText = input.sql
+        if (config.audit.log_query_text) record.queryReceived(input.sql)
         const encoder = makeEncoder(
           yield* negotiateFormat(formatParameter(request.url), request.headers.accept)
         )
         const instance = yield* registry.get(instanceId, principal)
-        context.instanceId = instance.id
         instance.touch(clock.unsafeCurrentTimeMillis())
         const policy = { readOnly: readOnly || instance.shared }
-        // Incomplete until the whole result is handed to the socket: the audit line is written when
-        // the response closes, which for a client that went away is before this fiber has stopped.
-        context.incomplete = true
+        record.queryStarted(instance.id)
         yield* tracker
           .track(
             { instanceId: instance.id, principal, deadline },
@@ -261,30 +264,33 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
                 input,
                 policy,
                 (cursor, signal) =>
-                  context.trace === undefined
-                    ? respond(cursor, encoder, context, res, signal)
-                    : spannedPromise(context.trace, "stream", () =>
-                        respond(cursor, encoder, context, res, signal)
+                  record.trace === undefined
+                    ? respond(cursor, encoder, record, res, signal)
+                    : spannedPromise(record.trace, "stream", () =>
+                        respond(cursor, encoder, record, res, signal)
                       ),
                 (verdict) => {
                   running.queryType = verdict.queryType
-                  context.queryType = verdict.queryType
+                  record.statementType(verdict.queryType)
                 },
-                context.trace
+                record.trace
               ),
-            (reason) => stopped(res, encoder, reason, context)
+            (reason) => stopped(res, encoder, reason, record)
           )
           .pipe(
             // A refused statement never gets a verdict; the audit line still names what it was.
             Effect.tapError((error) =>
               Effect.sync(() => {
-                if (error._tag === "ForbiddenStatement" || error._tag === "ReadOnly")
-                  context.queryType ??= refusedQueryType(input.sql)
+                if (
+                  (error._tag === "ForbiddenStatement" || error._tag === "ReadOnly") &&
+                  record.queryType === undefined
+                )
+                  record.statementType(refusedQueryType(input.sql))
               })
             ),
             Effect.catchIf(
               () => res.headersSent,
-              (error) => Effect.sync(() => abort(res, encoder, error, context))
+              (error) => Effect.sync(() => abort(res, encoder, error, record))
             )
           )
       })

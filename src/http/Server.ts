@@ -16,7 +16,7 @@ import { InstanceRegistry } from "../services/InstanceRegistry.js"
 import { Lifecycle } from "../services/Lifecycle.js"
 import { QueryTracker } from "../services/QueryTracker.js"
 import { Gateway } from "./Gateway.js"
-import { contextOf } from "./RequestContext.js"
+import { CurrentRequest, takeOver } from "./RequestRecord.js"
 
 /** Past the drain deadline, queries still running get this long to answer before sockets are cut. */
 export const lastWordsMillis = 1_000
@@ -59,15 +59,16 @@ export const ServerLive = Layer.scoped(
     const tracker = yield* QueryTracker
     const registry = yield* InstanceRegistry
     const app = yield* HttpApiBuilder.httpApp
-    // The request's span is the gateway's (when tracing is on): the application's work nests under
-    // it. The framework's own request span is off: it would record every header and the full URL.
-    const traced =
-      config.traces === undefined
-        ? app
-        : Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
-            const trace = contextOf(NodeHttpServerRequest.toIncomingMessage(request))?.trace
-            return trace === undefined ? app : Effect.withParentSpan(app, trace.span)
-          })
+    // The gateway's record of the request is the application's `CurrentRequest`, and its span (when
+    // tracing is on) the parent of the application's work. The framework's own request span is off:
+    // it would record every header and the full URL.
+    const traced = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+      const record = takeOver(NodeHttpServerRequest.toIncomingMessage(request))
+      if (record === undefined)
+        return Effect.dieMessage("a request reached the application around the gateway")
+      const served = Effect.provideService(app, CurrentRequest, record)
+      return record.trace === undefined ? served : Effect.withParentSpan(served, record.trace.span)
+    })
     const effectHandler = yield* NodeHttpServer.makeHandler(
       HttpIncomingMessage.withMaxBodySize(traced, Option.some(config.server.max_body_size))
     ).pipe(HttpMiddleware.withTracerDisabledWhenEffect(() => true))

@@ -4,64 +4,12 @@ import * as Prometheus from "prom-client"
 /**
  * Prometheus metrics on a registry of our own (never prom-client's global one, so that tests and
  * several servers in one process do not share counters). Every label value is bounded: routes are
- * the contract's templates, ids never appear except the live instances of the pool gauge (and those only
- * behind authentication: `poolInstanceLabel`).
+ * the route table's labels (src/http/Routes.ts), ids never appear except the live instances of the
+ * pool gauge (and those only behind authentication: `poolInstanceLabel`).
  */
 
 // ---------------------------------------------------------------------------------------------
 // Labels
-
-interface Route {
-  readonly template: string
-  readonly segments: ReadonlyArray<string>
-  readonly methods: ReadonlySet<string>
-}
-
-const route = (template: string, ...methods: ReadonlyArray<string>): Route => ({
-  template,
-  segments: template.split("/").slice(1),
-  // Preflight is answered on every route, HEAD wherever GET is.
-  methods: new Set([...methods, "OPTIONS", ...(methods.includes("GET") ? ["HEAD"] : [])])
-})
-
-/** The routes of api.md; anything else is `unmatched`. */
-const routes: ReadonlyArray<Route> = [
-  route("/health", "GET"),
-  route("/ready", "GET"),
-  route("/v1/instances", "GET", "POST"),
-  route("/v1/instances/:id", "GET", "DELETE"),
-  route("/v1/instances/:id/databases", "GET", "POST"),
-  route("/v1/instances/:id/databases/:alias", "DELETE"),
-  route("/v1/instances/:id/catalog", "GET"),
-  route("/v1/instances/:id/query", "POST"),
-  route("/v1/queries", "GET"),
-  route("/v1/queries/:id", "DELETE"),
-  route("/api/v1/metrics", "GET"),
-  route("/openapi.json", "GET"),
-  route("/docs", "GET")
-]
-
-export const unmatchedRoute = "unmatched"
-
-/** The contract's template for a request (`/v1/instances/:id/query`), or `unmatched`. */
-export const routeTemplate = (method: string, path: string): string => {
-  const end = path.indexOf("?")
-  let bare = end === -1 ? path : path.slice(0, end)
-  if (bare.length > 1 && bare.endsWith("/")) bare = bare.slice(0, -1)
-  const verb = method.toUpperCase()
-  // The docs page may load assets from below its own path.
-  if (bare.startsWith("/docs/")) bare = "/docs"
-  const segments = bare.split("/").slice(1)
-  for (const candidate of routes) {
-    if (candidate.segments.length !== segments.length || !candidate.methods.has(verb)) continue
-    const matches = candidate.segments.every((expected, i) => {
-      const actual = segments[i]!
-      return expected.startsWith(":") ? actual !== "" : expected === actual
-    })
-    if (matches) return candidate.template
-  }
-  return unmatchedRoute
-}
 
 const knownMethods: ReadonlySet<string> = new Set([
   "GET",
@@ -101,8 +49,8 @@ export type QueryOutcome = "success" | "truncated" | "error" | "timeout" | "canc
 
 export interface RequestSample {
   readonly method: string
-  /** The raw path: it is mapped to its route template here. */
-  readonly path: string
+  /** The route table's label for the request (its template, or `unmatched`). */
+  readonly route: string
   readonly status: number
   readonly durationMs: number
 }
@@ -238,7 +186,7 @@ export class Metrics extends Effect.Service<Metrics>()("pondpilot/Metrics", {
       recordRequest: (sample: RequestSample): void => {
         const labels = {
           method: methodLabel(sample.method),
-          route: routeTemplate(sample.method, sample.path),
+          route: sample.route,
           status: statusLabel(sample.status)
         }
         httpRequests.inc(labels)

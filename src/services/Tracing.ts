@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { HttpTraceContext } from "@effect/platform"
 import { Context, Effect, Exit, Layer, Option, type Tracer } from "effect"
-import type { RequestContext } from "../http/RequestContext.js"
 import { AppConfig } from "./AppConfig.js"
 
 type Attribute = string | number | boolean
@@ -64,7 +63,20 @@ export const spannedPromise = <A>(
   )
 }
 
-const queryRoute = "/v1/instances/{id}/query"
+/** What a request's span reports of it: the request's own record, read when the response closes. */
+export interface TracedRequest {
+  readonly requestId: string
+  readonly clientIp: string
+  readonly method: string
+  readonly path: string
+  readonly instanceId: string | undefined
+  readonly queryType: string | undefined
+  readonly rowsReturned: number | undefined
+  readonly truncated: boolean
+  readonly queryText: string | undefined
+  readonly incomplete: boolean
+  readonly errorCode: string | undefined
+}
 
 /**
  * @effect/opentelemetry's `OtelTraceFlags` (a GenericTag, which its key identifies), declared here
@@ -119,9 +131,11 @@ export class Tracing extends Effect.Service<Tracing>()("pondpilot/Tracing", {
     const startRequest = (
       request: IncomingMessage,
       res: ServerResponse,
-      context: RequestContext,
-      isQuery: boolean
+      context: TracedRequest,
+      /** The OpenAPI template of the query route when this is a query; its span is named after it. */
+      queryRoute: string | undefined
     ): Traced | undefined => {
+      const isQuery = queryRoute !== undefined
       const parent = HttpTraceContext.w3c(request.headers as never)
       const span = tracer.span(
         isQuery ? `${context.method} ${queryRoute}` : context.method,
