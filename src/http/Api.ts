@@ -5,7 +5,7 @@ import { DatabasesApi } from "./DatabasesApi.js"
 import { HealthApi } from "./HealthApi.js"
 import { InstancesApi } from "./InstancesApi.js"
 import { MetricsApi } from "./MetricsApi.js"
-import { packageInfo, transformOpenApi } from "./OpenApiDocument.js"
+import { packageInfo } from "./PackageInfo.js"
 import { QueriesApi } from "./QueriesApi.js"
 import { QueryApi } from "./QueryApi.js"
 
@@ -36,7 +36,6 @@ export class Api extends HttpApi.make("pondpilot")
   .annotate(OpenApi.License, packageInfo.license)
   // Relative: the document describes the server that serves it, wherever it is reached.
   .annotate(OpenApi.Servers, [{ url: "/", description: "The server that serves this document" }])
-  .annotate(OpenApi.Transform, transformOpenApi)
   .annotate(
     OpenApi.Description,
     "SQL over HTTP through DuckDB, across PostgreSQL, MySQL, SQLite and DuckDB files"
