@@ -11,7 +11,7 @@ import { ControlAlias } from "./AttachPlan.js"
  * The scanner does not tell which MariaDB connection runs a query's scan, so "ours" is a window:
  * statements of the attach's user and database, from this host, started after the query started and
  * before any later query on the same instance. Another client of the same user and database on this host whose statement
- * started in that window would be stopped too (docs/upstream-types.md says so).
+ * started in that window would be stopped too (docs/databases.md says so).
  */
 
 export interface StopWindow {
