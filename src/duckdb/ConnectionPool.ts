@@ -285,6 +285,8 @@ export class ConnectionPool {
   /** Returns a connection; `suspect` when its last use ended in an error or an interrupt. */
   release(connection: PooledConnection, suspect = false): void {
     if (!this.lent.delete(connection)) return
+    // Whoever lent it has seen DuckDB let go: interrupts still being repeated would reach the next run.
+    connection.endRun()
     const now = this.now()
     connection.lastUsedAt = now
     connection.suspect ||= suspect
@@ -316,7 +318,7 @@ export class ConnectionPool {
   interruptAll(): void {
     for (const connection of this.lent) {
       connection.interrupted = true
-      connection.raw.interrupt()
+      connection.interruptRun()
     }
   }
 

@@ -11,6 +11,13 @@ const statementCacheSize = 128
  */
 export const statementCacheChars = 1_000_000
 
+/**
+ * How often a stopped run's interrupt is sent again. DuckDB clears a connection's interrupt flag when
+ * a statement begins, so an interrupt sent while the call still waits for a thread (libuv's pool
+ * busy, the worker not yet started) is lost and the statement would run to its end.
+ */
+const reinterruptMillis = 50
+
 /** What one instance's cached statements hold now, shared by its connections. */
 export interface StatementBudget {
   chars: number
@@ -28,6 +35,8 @@ export class PooledConnection {
   interrupted = false
   /** The DuckDB call in flight, so that an interrupt can wait until DuckDB lets go of the connection. */
   pending: Promise<unknown> | undefined = undefined
+  /** Sends the interrupt again while a stopped run has not ended. */
+  private reinterrupt: ReturnType<typeof setInterval> | undefined = undefined
 
   constructor(
     /** The pool it came from: an instance rebuilt meanwhile has a new pool, this goes back to its own. */
@@ -84,8 +93,24 @@ export class PooledConnection {
     if (statement !== undefined) this.forget(sql, statement)
   }
 
-  /** A run on this connection ended (DuckDB has let go): its uncached statement goes. */
+  /**
+   * Stops the DuckDB work of the current run, and keeps stopping it until the run ends (`endRun`):
+   * a call that had not begun when the first interrupt came is interrupted once it does.
+   */
+  interruptRun(): void {
+    this.raw.interrupt()
+    if (this.reinterrupt !== undefined) return
+    this.reinterrupt = setInterval(() => this.raw.interrupt(), reinterruptMillis)
+    // A run DuckDB holds on to must not keep a stopping process alive.
+    this.reinterrupt.unref()
+  }
+
+  /** A run on this connection ended (DuckDB has let go): no more interrupts, and its uncached statement goes. */
   endRun(): void {
+    if (this.reinterrupt !== undefined) {
+      clearInterval(this.reinterrupt)
+      this.reinterrupt = undefined
+    }
     if (this.transient === undefined) return
     this.transient.destroySync()
     this.transient = undefined

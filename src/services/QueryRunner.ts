@@ -322,7 +322,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
             )
           return Effect.promise(() => {
             signal.stop()
-            connection.raw.interrupt()
+            connection.interruptRun()
             // Most DuckDB work stops within milliseconds of an interrupt, and then the connection is
             // back before the answer goes. Some does not (a constant folded in one function call, a
             // plan being bound): the answer goes anyway, and the connection and its admission stay
