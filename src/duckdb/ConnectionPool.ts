@@ -2,6 +2,7 @@ import type { DuckDBConnection } from "@duckdb/node-api"
 import { type Clock, Duration, Effect, Runtime, Schedule, type Scope } from "effect"
 import type { ConnectionPoolConfig } from "../domain/Config.js"
 import { PoolExhausted, ShuttingDown } from "../domain/Errors.js"
+import { InstanceViews } from "./InstanceViews.js"
 import { PooledConnection, type StatementBudget } from "./PooledConnection.js"
 
 interface Waiter {
@@ -54,6 +55,8 @@ export class ConnectionPool {
   private runFork: (effect: Effect.Effect<void>) => void = () => {}
   /** Shared by this pool's connections: the instance's prepared statements, in characters of SQL. */
   readonly statementBudget: StatementBudget = { chars: 0 }
+  /** The views clients created in this engine, as the gate weighs statements against them. */
+  readonly views = new InstanceViews()
   private opening = 0
   private validating = 0
   private closed = false

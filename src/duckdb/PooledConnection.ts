@@ -35,6 +35,8 @@ export class PooledConnection {
   interrupted = false
   /** The DuckDB call in flight, so that an interrupt can wait until DuckDB lets go of the connection. */
   pending: Promise<unknown> | undefined = undefined
+  /** The instance's view redefinitions its cached statements were prepared after. */
+  private viewsSeen: number
   /** Sends the interrupt again while a stopped run has not ended. */
   private reinterrupt: ReturnType<typeof setInterval> | undefined = undefined
 
@@ -46,9 +48,16 @@ export class PooledConnection {
     readonly createdAt: number,
     public lastUsedAt: number,
     public lastValidatedAt: number
-  ) {}
+  ) {
+    this.viewsSeen = owner.views.redefinitions
+  }
 
   cachedStatement(sql: string): DuckDBPreparedStatement | undefined {
+    if (this.viewsSeen !== this.owner.views.redefinitions) {
+      // Prepared before a view changed, they would still read its old definition.
+      for (const [cached, statement] of [...this.statements]) this.forget(cached, statement)
+      this.viewsSeen = this.owner.views.redefinitions
+    }
     const statement = this.statements.get(sql)
     if (statement !== undefined) {
       this.statements.delete(sql)

@@ -40,6 +40,8 @@ export interface Shape {
   readonly statementType: StatementType
   readonly head: string
   readonly remainder: Remainder
+  /** The view a CREATE VIEW creates or replaces (lower-cased): other views may name it. */
+  readonly view?: string
 }
 
 export type Head =
@@ -80,10 +82,10 @@ const createTable = (p: HeadParser): Shape => {
 
 const createView = (p: HeadParser): Shape => {
   p.ifNotExists()
-  p.target("CREATE VIEW")
+  const view = p.target("CREATE VIEW").toLowerCase()
   if (p.punct("(")) p.nameList("CREATE VIEW: expected column names")
   p.expect("AS", "CREATE VIEW supports CREATE VIEW name [(columns)] AS query")
-  return p.finish("CREATE VIEW", StatementType.CREATE, "query")
+  return { ...p.finish("CREATE VIEW", StatementType.CREATE, "query"), view }
 }
 
 const create = (p: HeadParser): Head => {

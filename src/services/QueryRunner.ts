@@ -1,4 +1,4 @@
-import type { DuckDBDataChunk, DuckDBPreparedStatement } from "@duckdb/node-api"
+import { type DuckDBDataChunk, type DuckDBPreparedStatement, StatementType } from "@duckdb/node-api"
 import { Cause, Effect, Either, Exit, Option, Runtime } from "effect"
 import { classifyQueryFailure } from "../attach/HostPolicy.js"
 import { scrubMessage } from "../attach/Scrub.js"
@@ -88,6 +88,12 @@ interface Ticket {
   runaway: boolean
 }
 
+const catalogChanges: ReadonlySet<StatementType> = new Set([
+  StatementType.CREATE,
+  StatementType.DROP,
+  StatementType.ALTER
+])
+
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
 const interrupted = () => new Cancelled({ message: "the query was interrupted" })
@@ -163,6 +169,9 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
         verdicts.set(key, verdict)
         if (verdicts.size > verdictCacheSize) verdicts.delete(verdicts.keys().next().value!)
       }
+      // Clients create views only where they may write. Weighed on every run, cached statement or
+      // not: DuckDB binds a prepared statement again when the catalog has changed.
+      if (!policy.readOnly && verdict.expansion !== undefined) await checkViews(connection, verdict)
       let prepared: DuckDBPreparedStatement | undefined = connection.cachedStatement(verdict.sql)
       if (prepared === undefined) {
         prepared = await duck(
@@ -174,6 +183,16 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
         connection.cacheStatement(verdict.sql, prepared)
       }
       return { verdict, prepared }
+    }
+
+    const checkViews = async (connection: PooledConnection, verdict: Verdict) => {
+      const views = await connection.owner.views
+        .current((known) => unwrap(gate.readViews(connection.raw, known)))
+        .catch((error) => {
+          throw scrubbed(error)
+        })
+      const refusal = gate.checkViews(verdict, views)
+      if (refusal !== undefined) throw refusal
     }
 
     const open = async (
@@ -196,10 +215,26 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
       prepared.clearBindings()
       const bound = bindParams(prepared, input.params)
       if (Either.isLeft(bound)) throw bound.left
+      // A statement that may create, replace or drop a view: the views are read again after it.
+      const views =
+        policy.readOnly || !catalogChanges.has(verdict.statementType) ? undefined : connection.owner.views
+      views?.changed()
+      const ran = () => {
+        if (views === undefined) return
+        if (verdict.view !== undefined || verdict.queryType === "DROP VIEW") views.redefined()
+        else views.changed()
+      }
       const execute = () =>
-        duck(connection, prepared.stream()).catch((error) => {
-          throw sqlError(error)
-        })
+        duck(connection, prepared.stream()).then(
+          (result) => {
+            ran()
+            return result
+          },
+          (error) => {
+            ran()
+            throw sqlError(error)
+          }
+        )
       const result =
         trace === undefined ? await execute() : await spannedPromise(trace, "duckdb.execute", execute)
       const columns: Array<ResultColumn> = []
