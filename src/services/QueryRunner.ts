@@ -294,13 +294,23 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
     const admit = (principal: string, shared: boolean): Effect.Effect<void> => {
       if (!admission.tryEnter(principal)) {
         const enter = admission.enter(principal)
-        return shared ? Effect.zipRight(enter, enterShared(principal)) : enter
+        // No interruption between the two waits: a place taken in the first would never be given back.
+        return shared
+          ? Effect.uninterruptibleMask((restore) =>
+              Effect.zipRight(restore(enter), enterShared(principal, restore))
+            )
+          : enter
       }
-      return shared ? enterShared(principal) : Effect.void
+      return shared ? enterShared(principal, (effect) => effect) : Effect.void
     }
 
-    const enterShared = (principal: string): Effect.Effect<void> =>
-      Effect.onInterrupt(sharedPool.enter(principal), () => Effect.sync(() => admission.leave(principal)))
+    const enterShared = (
+      principal: string,
+      restore: (effect: Effect.Effect<void>) => Effect.Effect<void>
+    ): Effect.Effect<void> =>
+      Effect.onInterrupt(restore(sharedPool.enter(principal)), () =>
+        Effect.sync(() => admission.leave(principal))
+      )
 
     const leave = (principal: string, shared: boolean) => {
       admission.leave(principal)

@@ -117,3 +117,22 @@ describe("no event-loop stalls from data size", () => {
     }
   }, 60_000)
 })
+
+describe("a runaway renewal", () => {
+  it("leaves nothing counted: the old pool empties, the new one starts free, the principal has all its places", async () => {
+    const before = await defaultPool()
+    // One call of several seconds past the deadline, its answer's grace and the 5 s runaway mark.
+    const response = await query(server.url, "default", {
+      query: "SELECT levenshtein(repeat('a', 70000), repeat('b', 70000)) AS d"
+    })
+    expect(response.status).toBe(504)
+    await within(90_000, async () => (await defaultPool()) !== before)
+    await within(5_000, () => before.stats.inUse === 0)
+    expect((await defaultPool()).stats.inUse).toBe(0)
+    // Both of the principal's places, on the new pool.
+    const two = [query(server.url, "default", { query: heavy }), query(server.url, "default", { query: heavy })]
+    await within(2_000, async () => (await poolInUse()) === 2)
+    expect((await Promise.all(two)).map((each) => each.status)).toEqual([504, 504])
+    await within(5_000, async () => (await poolInUse()) === 0)
+  }, 120_000)
+})
