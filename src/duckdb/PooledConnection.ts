@@ -27,6 +27,8 @@ export interface StatementBudget {
 export class PooledConnection {
   /** Most recently used last; a hit moves the entry to the end. */
   private readonly statements = new Map<string, DuckDBPreparedStatement>()
+  /** The cached statement the current run executes. */
+  private running: string | undefined = undefined
   /** A statement prepared for one run and not cached (no room): destroyed when the run ends. */
   private transient: DuckDBPreparedStatement | undefined = undefined
   /** Set when its last use ended in an error or an interrupt: validated before it is lent again. */
@@ -62,6 +64,7 @@ export class PooledConnection {
     if (statement !== undefined) {
       this.statements.delete(sql)
       this.statements.set(sql, statement)
+      this.running = sql
     }
     return statement
   }
@@ -84,6 +87,7 @@ export class PooledConnection {
     }
     this.statements.set(sql, statement)
     this.budget.chars += sql.length
+    this.running = sql
   }
 
   private evictOldest(): void {
@@ -114,12 +118,19 @@ export class PooledConnection {
     this.reinterrupt.unref()
   }
 
-  /** A run on this connection ended (DuckDB has let go): no more interrupts, and its uncached statement goes. */
-  endRun(): void {
+  /**
+   * A run on this connection ended (DuckDB has let go): no more interrupts, and its uncached statement
+   * goes. So does its cached one when the run `failed` (an error, an interrupt): DuckDB keeps a failed
+   * execution's state with its prepared statement (a join's materialized side, up to `memory_limit`)
+   * until the statement runs again or is destroyed, and the engine would stay at its limit meanwhile.
+   */
+  endRun(failed = false): void {
     if (this.reinterrupt !== undefined) {
       clearInterval(this.reinterrupt)
       this.reinterrupt = undefined
     }
+    if (failed && this.running !== undefined) this.forgetStatement(this.running)
+    this.running = undefined
     if (this.transient === undefined) return
     this.transient.destroySync()
     this.transient = undefined

@@ -323,7 +323,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
      */
     const giveBack = (connection: PooledConnection, clean: boolean, ticket: Ticket) => {
       connection.pending = undefined
-      connection.endRun()
+      connection.endRun(!clean || connection.interrupted)
       leave(ticket.principal, ticket.instance.shared)
       if (ticket.runaway) {
         connection.owner.discard(connection)

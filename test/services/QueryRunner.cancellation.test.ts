@@ -56,11 +56,12 @@ const listQueries = async (key?: string): Promise<Array<ListedQuery>> => {
   return (JSON.parse(response.body.toString("utf8")) as { queries: Array<ListedQuery> }).queries
 }
 
+/** The query running, once the gate has judged it (its type is known from then on). */
 const runningQuery = async (): Promise<ListedQuery> => {
   let found: ListedQuery | undefined
   await within(5_000, async () => {
     found = (await listQueries())[0]
-    return found !== undefined
+    return found !== undefined && found.queryType !== null
   })
   return found!
 }
