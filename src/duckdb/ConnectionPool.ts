@@ -2,6 +2,7 @@ import type { DuckDBConnection } from "@duckdb/node-api"
 import { type Clock, Duration, Effect, Runtime, Schedule, type Scope } from "effect"
 import type { ConnectionPoolConfig } from "../domain/Config.js"
 import { PoolExhausted, ShuttingDown } from "../domain/Errors.js"
+import { InstanceViews } from "./InstanceViews.js"
 import { type ConnectionOwner, PooledConnection, type StatementBudget } from "./PooledConnection.js"
 
 interface Waiter {
@@ -54,6 +55,8 @@ export class ConnectionPool implements ConnectionOwner {
   private runFork: (effect: Effect.Effect<void>) => void = () => {}
   /** Shared by this pool's connections: the instance's prepared statements, in characters of SQL. */
   readonly statementBudget: StatementBudget = { chars: 0 }
+  /** The views clients created in this engine, as the gate weighs statements against them. */
+  readonly views = new InstanceViews()
   private opening = 0
   private validating = 0
   private closed = false
@@ -290,6 +293,8 @@ export class ConnectionPool implements ConnectionOwner {
   /** Returns a connection; `suspect` when its last use ended in an error or an interrupt. */
   release(connection: PooledConnection, suspect = false): void {
     if (!this.lent.delete(connection)) return
+    // Whoever lent it has seen DuckDB let go: interrupts still being repeated would reach the next run.
+    connection.endRun()
     const now = this.now()
     connection.lastUsedAt = now
     connection.suspect ||= suspect
@@ -321,7 +326,7 @@ export class ConnectionPool implements ConnectionOwner {
   interruptAll(): void {
     for (const connection of this.lent) {
       connection.interrupted = true
-      connection.raw.interrupt()
+      connection.interruptRun()
     }
   }
 

@@ -25,6 +25,8 @@ export interface Shape {
   readonly statementType: StatementType
   readonly head: string
   readonly remainder: Remainder
+  /** The view a CREATE VIEW creates or replaces (lower-cased): other views may name it. */
+  readonly view?: string
 }
 
 const columnRule =
@@ -97,12 +99,14 @@ export class HeadParser {
   }
 
   /** `t`, `s.t` or `c.s.t`, which must name the instance's own catalog. */
-  target(construct: string): void {
+  /** Answers the object's own name (the last part). */
+  target(construct: string): string {
     const message = `${construct}: expected a table name`
     const parts = [this.name(message)]
     while (parts.length < 3 && this.punct(".")) parts.push(this.name(message))
     const problem = ownCatalogProblem(parts)
     if (problem !== undefined) throw new ForeignTarget(problem)
+    return parts.at(-1)!
   }
 
   ifExists(): void {

@@ -26,7 +26,21 @@ const isObject = (value: Json | undefined): value is JsonObject =>
 interface Summary {
   objects: number
   readonly refs: Map<string, number>
+  /** Tables it names without a qualifier: a CTE of that name comes first (these are in `refs` too). */
+  readonly bareTables: Map<string, number>
+  /** Tables it names with a schema or catalog: never a CTE. */
+  readonly qualifiedTables: Map<string, number>
 }
+
+const summary = (): Summary => ({
+  objects: 0,
+  refs: new Map(),
+  bareTables: new Map(),
+  qualifiedTables: new Map()
+})
+
+const add = (counts: Map<string, number>, name: string, count: number, limit: number) =>
+  counts.set(name, Math.min((counts.get(name) ?? 0) + count, limit + 1))
 
 interface Walked {
   readonly root: Summary
@@ -38,6 +52,12 @@ const cteQuery = (entry: Json): { name: string; query: Json } | undefined => {
   if (!isObject(entry) || typeof entry.key !== "string" || !isObject(entry.value)) return undefined
   const query = entry.value.query
   return query === undefined ? undefined : { name: entry.key.toLowerCase(), query }
+}
+
+/** The tables (maybe views) a subtree names, bare or qualified, as they are counted. */
+const tablesOf = (node: JsonObject, into: Summary): Map<string, number> | undefined => {
+  if (node.type !== "BASE_TABLE" || typeof node.table_name !== "string") return undefined
+  return node.schema_name === "" && node.catalog_name === "" ? into.bareTables : into.qualifiedTables
 }
 
 /** An unqualified relation (maybe a CTE or a view) or function (maybe a macro) the node names. */
@@ -52,7 +72,7 @@ const referencedName = (node: JsonObject): string | undefined => {
 /** One pass over the tree; CTE bodies are summarised apart from the scope that defines them. */
 const walk = (statement: Json): Walked => {
   const ctes = new Map<string, Array<Summary>>()
-  const root: Summary = { objects: 0, refs: new Map() }
+  const root = summary()
   // An explicit stack: client SQL may nest deeply.
   const stack: Array<{ node: Json; into: Summary }> = [{ node: statement, into: root }]
   while (stack.length > 0) {
@@ -65,13 +85,18 @@ const walk = (statement: Json): Walked => {
     into.objects++
     const name = referencedName(node)
     if (name !== undefined) into.refs.set(name, (into.refs.get(name) ?? 0) + 1)
+    const tables = tablesOf(node, into)
+    if (tables !== undefined) {
+      const table = String(node.table_name).toLowerCase()
+      tables.set(table, (tables.get(table) ?? 0) + 1)
+    }
     for (const key in node) {
       const child = node[key] ?? null
       if (key === "cte_map" && isObject(child) && Array.isArray(child.map)) {
         for (const entry of child.map) {
           const cte = cteQuery(entry)
           if (cte === undefined) continue
-          const body: Summary = { objects: 0, refs: new Map() }
+          const body = summary()
           stack.push({ node: cte.query, into: body })
           // Registered now, filled as the walk reaches it (the stack holds the same object).
           const known = ctes.get(cte.name)
@@ -86,15 +111,45 @@ const walk = (statement: Json): Walked => {
   return { root, ctes }
 }
 
-/** Nodes after inlining every CTE reference; saturates just past `limit`. */
-export const expandedNodes = (statements: ReadonlyArray<Json>, limit: number = maxExpandedNodes): number => {
+/**
+ * How large a statement becomes, and how that depends on the views it names: DuckDB expands a view
+ * wherever it is named, as it inlines a CTE, but the gate judges text alone and cannot know them.
+ */
+export interface Expansion {
+  /** Nodes after inlining every CTE reference, each table or view named counting as one. */
+  readonly nodes: number
+  /** How often each table or view (lower-cased) is named once CTEs are inlined; qualified names too. */
+  readonly tables: ReadonlyMap<string, number>
+}
+
+interface Weight {
+  readonly size: number
+  readonly tables: Map<string, number>
+}
+
+/** Adds the tables `summary` names itself (not through a CTE). */
+const namedTables = (
+  summary: Summary,
+  ctes: ReadonlyMap<string, unknown>,
+  into: Map<string, number>,
+  limit: number
+) => {
+  for (const [name, count] of summary.bareTables) if (!ctes.has(name)) add(into, name, count, limit)
+  for (const [name, count] of summary.qualifiedTables) add(into, name, count, limit)
+}
+
+/** Nodes after inlining every CTE reference, and the tables named then; both saturate just past `limit`. */
+export const expansion = (statements: ReadonlyArray<Json>, limit: number = maxExpandedNodes): Expansion => {
   let total = 0
+  const tables = new Map<string, number>()
   for (const statement of statements) {
     const { root, ctes } = walk(statement)
-    const weights = new Map<string, number>()
+    const weights = new Map<string, Weight>()
     const inProgress = new Set<string>()
-    const weigh = (summary: Summary): number => {
+    const weigh = (summary: Summary): Weight => {
       let size = summary.objects
+      const named = new Map<string, number>()
+      namedTables(summary, ctes, named, limit)
       for (const [name, count] of summary.refs) {
         if (size > limit) break
         const definitions = ctes.get(name)
@@ -103,23 +158,95 @@ export const expandedNodes = (statements: ReadonlyArray<Json>, limit: number = m
         let weight = weights.get(name)
         if (weight === undefined) {
           inProgress.add(name)
-          weight = 0
-          for (const definition of definitions) weight = Math.max(weight, weigh(definition))
+          let largest = 0
+          const inner = new Map<string, number>()
+          for (const definition of definitions) {
+            const each = weigh(definition)
+            largest = Math.max(largest, each.size)
+            for (const [table, times] of each.tables) inner.set(table, Math.max(inner.get(table) ?? 0, times))
+          }
           inProgress.delete(name)
+          weight = { size: largest, tables: inner }
           weights.set(name, weight)
         }
-        size += count * weight
+        size += count * weight.size
+        for (const [table, times] of weight.tables) add(named, table, count * times, limit)
       }
-      return Math.min(size, limit + 1)
+      return { size: Math.min(size, limit + 1), tables: named }
     }
-    total += weigh(root)
+    const weighed = weigh(root)
+    total += weighed.size
+    for (const [table, times] of weighed.tables) add(tables, table, times, limit)
     // Bodies no reference reaches are still parsed and bound once.
     for (const [name, definitions] of ctes)
-      if (!weights.has(name)) for (const definition of definitions) total += definition.objects
-    if (total > limit) return limit + 1
+      if (!weights.has(name))
+        for (const definition of definitions) {
+          total += definition.objects
+          namedTables(definition, ctes, tables, limit)
+        }
+    if (total > limit) return { nodes: limit + 1, tables }
   }
-  return total
+  return { nodes: total, tables }
 }
+
+/** Nodes after inlining every CTE reference; saturates just past `limit`. */
+export const expandedNodes = (statements: ReadonlyArray<Json>, limit: number = maxExpandedNodes): number =>
+  expansion(statements, limit).nodes
+
+/** A view of the instance's own catalog: its name (lower-cased) and its query's expansion. */
+export interface ViewExpansion {
+  readonly name: string
+  readonly expansion: Expansion
+}
+
+/**
+ * Each view's size once expanded, the views it names expanded in turn (DuckDB binds a view's query
+ * wherever the view is named); saturates just past `limit`. A view naming itself through others
+ * cannot be bound, so a cycle adds nothing.
+ */
+export const viewSizes = (
+  views: ReadonlyArray<ViewExpansion>,
+  limit: number = maxExpandedNodes
+): Map<string, number> => {
+  const byName = new Map<string, Array<Expansion>>()
+  for (const view of views) {
+    const known = byName.get(view.name)
+    if (known === undefined) byName.set(view.name, [view.expansion])
+    else known.push(view.expansion)
+  }
+  const sizes = new Map<string, number>()
+  const inProgress = new Set<string>()
+  const sizeOf = (name: string): number => {
+    const known = sizes.get(name)
+    if (known !== undefined) return known
+    const definitions = byName.get(name)
+    if (definitions === undefined || inProgress.has(name)) return 0
+    inProgress.add(name)
+    let largest = 0
+    for (const definition of definitions) largest = Math.max(largest, withViews(definition, sizeOf, limit))
+    inProgress.delete(name)
+    sizes.set(name, largest)
+    return largest
+  }
+  for (const name of byName.keys()) sizeOf(name)
+  return sizes
+}
+
+const withViews = (expansion: Expansion, sizeOf: (name: string) => number, limit: number): number => {
+  let size = expansion.nodes
+  for (const [name, count] of expansion.tables) {
+    if (size > limit) break
+    size += count * sizeOf(name)
+  }
+  return Math.min(size, limit + 1)
+}
+
+/** A statement's size once the views it names (`sizes`, from `viewSizes`) are expanded too. */
+export const expandedWithViews = (
+  expansion: Expansion,
+  sizes: ReadonlyMap<string, number>,
+  limit: number = maxExpandedNodes
+): number => withViews(expansion, (name) => sizes.get(name) ?? 0, limit)
 
 /**
  * The expansion of a catalog's stored views and macros (an attached DuckDB file), each referencing

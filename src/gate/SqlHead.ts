@@ -62,10 +62,10 @@ const createTable = (p: HeadParser): Shape => {
 
 const createView = (p: HeadParser): Shape => {
   p.ifNotExists()
-  p.target("CREATE VIEW")
+  const view = p.target("CREATE VIEW").toLowerCase()
   if (p.punct("(")) p.nameList("CREATE VIEW: expected column names")
   p.expect("AS", "CREATE VIEW supports CREATE VIEW name [(columns)] AS query")
-  return p.finish("CREATE VIEW", StatementType.CREATE, "query")
+  return { ...p.finish("CREATE VIEW", StatementType.CREATE, "query"), view }
 }
 
 const create = (p: HeadParser): Head => {

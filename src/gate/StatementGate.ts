@@ -7,9 +7,17 @@ import {
   SqlError,
   StatementTooLarge
 } from "../domain/Errors.js"
-import { type CatalogObject, catalogSources } from "./CatalogAudit.js"
+import { type CatalogObject, catalogSources, viewQuery } from "./CatalogAudit.js"
 import type { Shape } from "./HeadParser.js"
-import { expandedCatalog, expandedNodes, maxExpandedNodes } from "./PlanSize.js"
+import {
+  type Expansion,
+  expandedCatalog,
+  expandedWithViews,
+  expansion,
+  maxExpandedNodes,
+  type ViewExpansion,
+  viewSizes
+} from "./PlanSize.js"
 import { type Head, recognizeHead, writeConstruct } from "./SqlHead.js"
 import { isPunct, isWord, SqlLexer } from "./SqlLexer.js"
 import {
@@ -42,6 +50,13 @@ export interface Verdict {
   readonly sql: string
   /** True when the statement changes the instance's own catalog. */
   readonly writes: boolean
+  /**
+   * How its size depends on the views it names, when it names any table: on an instance whose
+   * clients create views, `checkViews` weighs it against them before DuckDB binds it.
+   */
+  readonly expansion?: Expansion
+  /** The view a CREATE VIEW creates or replaces, which other views may name. */
+  readonly view?: string
 }
 
 export type GateError = InvalidRequest | SqlError | ForbiddenStatement | ReadOnly | StatementTooLarge
@@ -66,11 +81,17 @@ const tooLarge = (what: string) =>
     message: `the statement is too large to run: ${what}; split it, or materialize shared parts (CREATE TABLE AS)`
   })
 
+/** A parsed text, and (when it parsed) how large it expands. */
+type Parsed = SerializedSql & { readonly expansion?: Expansion }
+
 /**
  * DuckDB's parser, without binding anything: `json_serialize_sql` with the text as a bound parameter.
  * A statement that would expand past `maxExpandedNodes` is refused here, before DuckDB binds it.
  */
-const serialize = (connection: DuckDBConnection, sql: string) =>
+const serialize = (
+  connection: DuckDBConnection,
+  sql: string
+): Effect.Effect<Parsed, SqlError | StatementTooLarge> =>
   Effect.flatMap(
     duckdb(async () => {
       const reader = await connection.runAndReadAll(
@@ -80,11 +101,13 @@ const serialize = (connection: DuckDBConnection, sql: string) =>
       const text = reader.getRows()[0]?.[0]
       return text === null ? undefined : decodeSerializedSql(String(text ?? "{}"))
     }),
-    (serialized): Effect.Effect<SerializedSql, StatementTooLarge> => {
+    (serialized): Effect.Effect<Parsed, StatementTooLarge> => {
       if (serialized === undefined) return Effect.fail(tooLarge("its parse tree is too large"))
-      if (serialized.ok && expandedNodes(serialized.statements) > maxExpandedNodes)
+      if (!serialized.ok) return Effect.succeed(serialized)
+      const expanded = expansion(serialized.statements)
+      if (expanded.nodes > maxExpandedNodes)
         return Effect.fail(tooLarge("its CTEs expand past the limit when inlined at every reference"))
-      return Effect.succeed(serialized)
+      return Effect.succeed({ ...serialized, expansion: expanded })
     }
   )
 
@@ -152,14 +175,14 @@ const verifyRemainder = Effect.fn("StatementGate.verifyRemainder")(function* (
   shape: Shape
 ) {
   const remainder = shape.remainder
-  if (remainder.kind === "none") return shape.head
+  if (remainder.kind === "none") return { sql: shape.head, expansion: undefined }
   const probe =
     remainder.kind === "query"
       ? remainder.text
       : remainder.kind === "assignments"
         ? `SELECT ${remainder.text}`
         : `${remainder.probe} ${remainder.text}`
-  const serialized: SerializedSql = yield* serialize(connection, probe)
+  const serialized: Parsed = yield* serialize(connection, probe)
   if (!serialized.ok || serialized.statements.length !== 1) return yield* forbidden(remainderRule(shape))
   if (remainder.kind !== "query") {
     const node = singleSelectNode(serialized.statements)
@@ -167,12 +190,19 @@ const verifyRemainder = Effect.fn("StatementGate.verifyRemainder")(function* (
   }
   const refusal = inspectStatements(serialized.statements)
   if (refusal !== undefined) return yield* forbidden(refusal.message)
-  return joinHead(shape.head, remainder.text)
+  return { sql: joinHead(shape.head, remainder.text), expansion: serialized.expansion }
 })
 
 /** The head ends with a whole token; a separating space is needed only when the remainder lacks one. */
 const joinHead = (head: string, remainder: string) =>
   /^[ \t\n\r\f]/.test(remainder) ? head + remainder : `${head} ${remainder}`
+
+/**
+ * The verdict's `expansion`: kept when the statement names a table (which may be a view), and always
+ * for a view's definition (views that name it grow with it); the cache keeps nothing else.
+ */
+const namingTables = (expanded: Expansion | undefined, definesView: boolean) =>
+  expanded !== undefined && (definesView || expanded.tables.size > 0) ? { expansion: expanded } : {}
 
 const checkShape = Effect.fn("StatementGate.checkShape")(function* (
   connection: DuckDBConnection,
@@ -186,8 +216,10 @@ const checkShape = Effect.fn("StatementGate.checkShape")(function* (
   const verdict: Verdict = {
     statementType: shape.statementType,
     queryType: shape.construct,
-    sql: executable,
-    writes
+    sql: executable.sql,
+    writes,
+    ...namingTables(executable.expansion, shape.view !== undefined),
+    ...(shape.view === undefined ? {} : { view: shape.view })
   }
   return verdict
 })
@@ -242,7 +274,8 @@ const decide = Effect.fn("StatementGate.decide")(function* (
       statementType: StatementType.SELECT,
       queryType: selectQueryType(firstWord(sql)),
       sql,
-      writes: false
+      writes: false,
+      ...namingTables(serialized.expansion, false)
     }
   }
   if (serialized.errorType !== "not implemented")
@@ -353,6 +386,72 @@ const auditDatabase = Effect.fn("StatementGate.auditDatabase")(function* (
   }
 })
 
+/** A view of the instance's own catalog as DuckDB stores it, with its query's expansion. */
+export interface StoredView extends ViewExpansion {
+  /** DuckDB's stored `CREATE VIEW` text: a view whose text is unchanged is not parsed again. */
+  readonly sql: string
+}
+
+/** Stands for a view whose query cannot be read back: it counts as past the limit wherever it is named. */
+const unreadable: Expansion = { nodes: maxExpandedNodes + 1, tables: new Map() }
+
+/**
+ * The views clients created in the instance's own catalog (`memory`), each with its expansion.
+ * `known` holds those read before, by stored text: only new or replaced views are parsed.
+ */
+const readViews = Effect.fn("StatementGate.readViews")(function* (
+  connection: DuckDBConnection,
+  known: ReadonlyMap<string, Expansion>
+) {
+  const rows = yield* duckdb(async () =>
+    (
+      await connection.runAndReadAll(
+        "SELECT view_name, sql FROM duckdb_views() WHERE database_name = 'memory' AND NOT internal"
+      )
+    ).getRows()
+  )
+  const views: Array<StoredView> = []
+  for (const [name, sql] of rows) {
+    const text = String(sql ?? "")
+    let expanded = known.get(text)
+    if (expanded === undefined) {
+      const query = sql == null ? undefined : viewQuery(text)
+      const parsed =
+        query === undefined
+          ? undefined
+          : yield* serialize(connection, query).pipe(
+              Effect.catchTag("StatementTooLarge", () => Effect.succeed(undefined))
+            )
+      expanded = parsed?.expansion ?? unreadable
+    }
+    views.push({ name: String(name).toLowerCase(), sql: text, expansion: expanded })
+  }
+  return views
+})
+
+/**
+ * Weighs a verdict against the instance's views (`readViews`) before DuckDB binds it: DuckDB expands
+ * a view wherever it is named, so views naming views twice double at every link, as CTEs do. A
+ * statement is refused when it would expand past the limit; a CREATE VIEW also when it would make a
+ * view that names it (directly or not) expand past it, so that every stored view stays bindable.
+ */
+const checkViews = (verdict: Verdict, views: ReadonlyArray<ViewExpansion>): StatementTooLarge | undefined => {
+  const sizes = viewSizes(views)
+  if (verdict.expansion !== undefined && expandedWithViews(verdict.expansion, sizes) > maxExpandedNodes)
+    return tooLarge("the views it names expand past the limit")
+  if (verdict.view === undefined) return undefined
+  const created = verdict.view
+  const after = viewSizes([
+    ...views.filter((view) => view.name !== created),
+    { name: created, expansion: verdict.expansion ?? unreadable }
+  ])
+  for (const [name, size] of after) {
+    if (size > maxExpandedNodes && size !== sizes.get(name))
+      return tooLarge(`view ${name} would expand past the limit wherever it is named`)
+  }
+  return undefined
+}
+
 /** `decide`, then `prepareVerified`: the prepared statement is the one to execute. */
 const inspect = Effect.fn("StatementGate.inspect")(function* (
   connection: DuckDBConnection,
@@ -366,5 +465,5 @@ const inspect = Effect.fn("StatementGate.inspect")(function* (
 
 export class StatementGate extends Effect.Service<StatementGate>()("pondpilot/StatementGate", {
   accessors: true,
-  succeed: { decide, prepareVerified, inspect, auditDatabase }
+  succeed: { decide, prepareVerified, inspect, auditDatabase, readViews, checkViews }
 }) {}

@@ -218,7 +218,7 @@ export class Catalog extends Effect.Service<Catalog>()("pondpilot/Catalog", {
           }).pipe(
             Effect.onInterrupt(() =>
               Effect.promise(async () => {
-                lent.pooled.raw.interrupt()
+                lent.pooled.interruptRun()
                 let timer: ReturnType<typeof setTimeout> | undefined
                 const gaveUp = new Promise<void>((resolve) => {
                   timer = setTimeout(() => {

@@ -1,4 +1,4 @@
-import type { DuckDBDataChunk, DuckDBPreparedStatement } from "@duckdb/node-api"
+import { type DuckDBDataChunk, type DuckDBPreparedStatement, StatementType } from "@duckdb/node-api"
 import { Cause, Effect, Either, Exit, Option, Runtime } from "effect"
 import { classifyQueryFailure } from "../attach/HostPolicy.js"
 import { scrubMessage } from "../attach/Scrub.js"
@@ -93,6 +93,12 @@ interface Ticket {
 const ignore = () => undefined
 const settled: Promise<void> = Promise.resolve()
 
+const catalogChanges: ReadonlySet<StatementType> = new Set([
+  StatementType.CREATE,
+  StatementType.DROP,
+  StatementType.ALTER
+])
+
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
 const interrupted = () => new Cancelled({ message: "the query was interrupted" })
@@ -170,6 +176,9 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
         verdicts.set(key, verdict)
         if (verdicts.size > verdictCacheSize) verdicts.delete(verdicts.keys().next().value!)
       }
+      // Clients create views only where they may write. Weighed on every run, cached statement or
+      // not: DuckDB binds a prepared statement again when the catalog has changed.
+      if (!policy.readOnly && verdict.expansion !== undefined) await checkViews(connection, verdict)
       let prepared: DuckDBPreparedStatement | undefined = connection.cachedStatement(verdict.sql)
       if (prepared === undefined) {
         prepared = await duck(
@@ -186,9 +195,20 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
     /** The verdict and the prepared statement when both are cached (a repeated statement): no await. */
     const cached = (connection: PooledConnection, sql: string, policy: GatePolicy) => {
       const verdict = verdicts.get(policy.readOnly ? `r:${sql}` : `w:${sql}`)
-      if (verdict === undefined) return undefined
+      // Where clients may create views, the views are weighed on every run (prepare).
+      if (verdict === undefined || (!policy.readOnly && verdict.expansion !== undefined)) return undefined
       const prepared = connection.cachedStatement(verdict.sql)
       return prepared === undefined ? undefined : { verdict, prepared }
+    }
+
+    const checkViews = async (connection: PooledConnection, verdict: Verdict) => {
+      const views = await connection.owner.views
+        .current((known) => unwrap(gate.readViews(connection.raw, known)))
+        .catch((error) => {
+          throw scrubbed(error)
+        })
+      const refusal = gate.checkViews(verdict, views)
+      if (refusal !== undefined) throw refusal
     }
 
     const open = async (
@@ -212,13 +232,26 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
       prepared.clearBindings()
       const bound = bindParams(prepared, input.params)
       if (Either.isLeft(bound)) throw bound.left
-      const execute = async () => {
-        try {
-          return await duck(connection, prepared.stream())
-        } catch (error) {
-          throw sqlError(error)
-        }
+      // A statement that may create, replace or drop a view: the views are read again after it.
+      const views =
+        policy.readOnly || !catalogChanges.has(verdict.statementType) ? undefined : connection.owner.views
+      views?.changed()
+      const ran = () => {
+        if (views === undefined) return
+        if (verdict.view !== undefined || verdict.queryType === "DROP VIEW") views.redefined()
+        else views.changed()
       }
+      const execute = () =>
+        duck(connection, prepared.stream()).then(
+          (result) => {
+            ran()
+            return result
+          },
+          (error) => {
+            ran()
+            throw sqlError(error)
+          }
+        )
       const result =
         trace === undefined ? await execute() : await spannedPromise(trace, "duckdb.execute", execute)
       const columns: Array<ResultColumn> = []
@@ -385,7 +418,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
     const giveBack = (connection: PooledConnection, clean: boolean, ticket: Ticket) => {
       if (ticket.startedAt !== undefined) upstreamRuns.get(ticket.instance)?.delete(ticket)
       connection.pending = undefined
-      connection.endRun()
+      connection.endRun(!clean || connection.interrupted)
       leave(ticket.principal, ticket.instance.shared)
       if (ticket.runaway) {
         connection.owner.discard(connection)
@@ -429,7 +462,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
             )
           return Effect.promise(() => {
             signal.stop()
-            connection.raw.interrupt()
+            connection.interruptRun()
             // Most DuckDB work stops within milliseconds of an interrupt, and then the connection is
             // back before the answer goes. Some does not (a constant folded in one function call, a
             // plan being bound): the answer goes anyway, and the connection and its admission stay

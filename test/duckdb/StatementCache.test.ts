@@ -1,6 +1,7 @@
 import type { DuckDBConnection, DuckDBPreparedStatement } from "@duckdb/node-api"
 import { describe, expect, it } from "vitest"
 import type { ConnectionPool } from "../../src/duckdb/ConnectionPool.js"
+import { InstanceViews } from "../../src/duckdb/InstanceViews.js"
 import {
   PooledConnection,
   type StatementBudget,
@@ -27,7 +28,7 @@ const connectionsSharing = (budget: StatementBudget, count: number) =>
     { length: count },
     () =>
       new PooledConnection(
-        {} as ConnectionPool,
+        { views: new InstanceViews() } as unknown as ConnectionPool,
         budget,
         { closeSync: () => {} } as unknown as DuckDBConnection,
         0,

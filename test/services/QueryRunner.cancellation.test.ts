@@ -1,3 +1,8 @@
+import { execFileSync } from "node:child_process"
+import { closeSync, mkdtempSync, openSync, rmSync } from "node:fs"
+import { open } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { setTimeout as sleep } from "node:timers/promises"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { InstanceRegistry } from "../../src/services/InstanceRegistry.js"
@@ -51,11 +56,12 @@ const listQueries = async (key?: string): Promise<Array<ListedQuery>> => {
   return (JSON.parse(response.body.toString("utf8")) as { queries: Array<ListedQuery> }).queries
 }
 
+/** The query running, once the gate has judged it (its type is known from then on). */
 const runningQuery = async (): Promise<ListedQuery> => {
   let found: ListedQuery | undefined
   await within(5_000, async () => {
     found = (await listQueries())[0]
-    return found !== undefined
+    return found !== undefined && found.queryType !== null
   })
   return found!
 }
@@ -115,6 +121,48 @@ describe("query.timeout", () => {
     expect(response.status).toBe(200)
     expect(response.complete).toBe(false)
     expect(response.aborted).toBe(true)
+    await expectStopped()
+  })
+})
+
+/**
+ * Holds every thread of libuv's pool (as other DuckDB calls or file reads can) until `release` is
+ * called: each thread blocks opening a FIFO for reading, which returns once a writer opens it.
+ */
+const occupyThreadPool = async () => {
+  const dir = mkdtempSync(join(tmpdir(), "pondpilot-fifo-"))
+  const fifo = join(dir, "hold")
+  execFileSync("mkfifo", [fifo])
+  const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4)
+  const readers = Array.from({ length: threads }, () => open(fifo, "r"))
+  // Let the opens reach the threads before anything else is queued behind them.
+  await sleep(50)
+  return async () => {
+    // On this thread: every pool thread is taken. The readers are there, so this does not block.
+    const writer = openSync(fifo, "w")
+    for (const reader of await Promise.all(readers)) await reader.close()
+    closeSync(writer)
+    rmSync(dir, { recursive: true })
+  }
+}
+
+describe("a stop that comes before DuckDB's worker begins the statement", () => {
+  it("still stops it: the interrupt is sent again until the call returns", async () => {
+    // The verdict and the prepared statement are cached on the pool's one connection, which is then
+    // validated again: the next run calls DuckDB's execute at once, with no other DuckDB call first.
+    expect((await query(server.url, "default", { query: heavy })).status).toBe(504)
+    expect((await query(server.url, "default", { query: "SELECT 42 AS answer" })).status).toBe(200)
+    const release = await occupyThreadPool()
+    let answered: Received
+    try {
+      // The call waits in libuv's queue past the deadline: the interrupt sent at the deadline finds
+      // nothing running, and DuckDB clears the flag when the statement begins.
+      answered = await query(server.url, "default", { query: heavy })
+    } finally {
+      await release()
+    }
+    expect(answered.status).toBe(504)
+    expect(bodyOf(answered)).toMatchObject({ code: "query_timeout" })
     await expectStopped()
   })
 })

@@ -123,3 +123,51 @@ describe("no event-loop stalls from data size", () => {
     }
   }, 60_000)
 })
+
+describe("a runaway renewal", () => {
+  it("leaves nothing counted: the old pool empties, the new one starts free, the principal has all its places", async () => {
+    const before = await defaultPool()
+    // One call of several seconds past the deadline, its answer's grace and the 5 s runaway mark.
+    const response = await query(server.url, "default", {
+      query: "SELECT levenshtein(repeat('a', 70000), repeat('b', 70000)) AS d"
+    })
+    expect(response.status).toBe(504)
+    await within(90_000, async () => (await defaultPool()) !== before)
+    await within(5_000, () => before.stats.inUse === 0)
+    expect((await defaultPool()).stats.inUse).toBe(0)
+    // Both of the principal's places, on the new pool.
+    const two = [
+      query(server.url, "default", { query: heavy }),
+      query(server.url, "default", { query: heavy })
+    ]
+    await within(2_000, async () => (await poolInUse()) === 2)
+    expect((await Promise.all(two)).map((each) => each.status)).toEqual([504, 504])
+    await within(5_000, async () => (await poolInUse()) === 0)
+  }, 120_000)
+})
+
+describe("after a resource bomb", () => {
+  it("the engine gives its memory back once the pool is idle: the next statement that needs memory runs", async () => {
+    const small = await startServer(
+      testSettings({ query: { timeout: "3s" }, duckdb: { settings: { threads: 2, memory_limit: "256MB" } } })
+    )
+    try {
+      const registry = await small.runtime.runPromise(InstanceRegistry)
+      const pool = registry.all().find((instance) => instance.id === "default")!.pool
+      // The join materializes one side until the engine is at its limit, then is stopped.
+      const bomb = await query(small.url, "default", {
+        query: "SELECT count(*) FROM range(1000000000000) a, range(1000000000000) b"
+      })
+      expect([400, 504]).toContain(bomb.status)
+      await within(5_000, () => pool.stats.inUse === 0)
+      // A list of 24 MB: refused with "Out of Memory" while the bomb's state was kept.
+      const next = await query(small.url, "default", {
+        query: "SELECT len(list(i)) AS n FROM range(3000000) t(i)"
+      })
+      expect(next.status, next.body.toString("utf8")).toBe(200)
+      expect(bodyOf(next).rows).toEqual([[3000000]])
+    } finally {
+      await small.dispose()
+    }
+  }, 60_000)
+})
