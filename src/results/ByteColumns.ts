@@ -14,7 +14,7 @@ import {
   type Validity,
   validityOf
 } from "./RawVector.js"
-import { doubleText } from "./ScalarText.js"
+import { base64Text, doubleText } from "./ScalarText.js"
 import { csvStringIn, hugeValue, jsonStringIn } from "./StringBytes.js"
 import { dateText } from "./Temporal.js"
 import { csvField } from "./TextEncoders.js"
@@ -81,6 +81,22 @@ const varchars =
       if (length > hugeValueBytes) throw hugeValue
       const source = items.locate(row)
       write(out, source, items.located, items.located + length)
+    })
+  }
+
+/** BLOB as base64: quoted in JSON; in CSV as it is (base64 needs no quotes), `""` when empty. */
+const blobs =
+  (dialect: Dialect): ColumnWriter =>
+  (vector, size) => {
+    const items = new StringItems(vector, size)
+    return orNull(dialect, items.validity, (out, row) => {
+      if (items.isHugeAt(row)) throw hugeValue
+      const text = base64Text(items.bytesAt(row))
+      if (dialect === "json" || text === "") {
+        out.byte(quote)
+        out.text(text)
+        out.byte(quote)
+      } else out.text(text)
     })
   }
 
@@ -192,6 +208,8 @@ export const columnWriter = (column: ResultColumn, dialect: Dialect): ColumnWrit
       return int64s(dialect, false, reader)
     case DuckDBTypeId.VARCHAR:
       return varchars(dialect)
+    case DuckDBTypeId.BLOB:
+      return blobs(dialect)
     case DuckDBTypeId.DATE:
       return dates(dialect)
     case DuckDBTypeId.DOUBLE:

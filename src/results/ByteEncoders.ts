@@ -3,17 +3,19 @@ import { type ColumnWriter, columnWriter, type Dialect, type FieldWriter } from 
 import { Output } from "./ByteOutput.js"
 import type { ResultColumn, ResultEncoder, ResultError, ResultSummary } from "./Encoder.js"
 import { contentTypeOf } from "./Format.js"
-import { chunkColumn, type StringItems } from "./RawVector.js"
+import { chunkColumn } from "./RawVector.js"
 import {
   drain,
-  hugeStrings,
+  type HugeItems,
+  hugeItems,
   hugeValue,
   isHuge,
   markerUnlessCut,
   partBytes,
+  type SliceableColumn,
   Slices,
-  stringSlices,
-  varcharColumns
+  sliceableColumns,
+  valueSlices
 } from "./StringBytes.js"
 import { csvField, errorJson, uniqueNames } from "./TextEncoders.js"
 
@@ -24,15 +26,15 @@ const comma = 0x2c
 const guessPerColumn = 12
 
 /**
- * The rows of a chunk that holds a huge string (a writer threw `hugeValue`), as the encoder's own loop writes them (`before`
- * each field, `after` each row), but with each huge string in slices and a part handed over
+ * The rows of a chunk that holds a huge value (a writer threw `hugeValue`), as the encoder's own loop writes them (`before`
+ * each field, `after` each row), but with each huge value in slices and a part handed over
  * whenever `partBytes` are pending.
  */
 function* slicedRows(
   out: Output,
   n: number,
   fields: ReadonlyArray<FieldWriter>,
-  huge: ReadonlyArray<StringItems | undefined>,
+  huge: ReadonlyArray<HugeItems | undefined>,
   dialect: Dialect,
   before: (c: number) => void,
   after: () => void
@@ -40,10 +42,10 @@ function* slicedRows(
   for (let row = 0; row < n; row++) {
     for (let c = 0; c < fields.length; c++) {
       before(c)
-      const items = huge[c]
-      if (isHuge(items, row)) {
+      const value = huge[c]
+      if (isHuge(value, row)) {
         yield out.take()
-        yield* stringSlices(dialect, items, row)
+        yield* valueSlices(dialect, value, row)
       } else {
         fields[c]!(out, row)
       }
@@ -59,12 +61,12 @@ export class CsvEncoder implements ResultEncoder {
   readonly format = "csv"
   readonly mediaType = contentTypeOf("csv")
   private writers: ReadonlyArray<ColumnWriter> = []
-  private varchars: ReadonlyArray<number> = []
+  private sliceable: ReadonlyArray<SliceableColumn> = []
   private readonly out = new Output()
 
   begin(columns: ReadonlyArray<ResultColumn>): Uint8Array {
     this.writers = columns.map((column) => columnWriter(column, "csv"))
-    this.varchars = varcharColumns(columns)
+    this.sliceable = sliceableColumns(columns)
     return Buffer.from(`${columns.map((column) => csvField(column.name, false)).join(",")}\r\n`, "utf8")
   }
 
@@ -98,7 +100,7 @@ export class CsvEncoder implements ResultEncoder {
         out.byte(0x0d)
         out.byte(0x0a)
       }
-      return new Slices(slicedRows(out, n, fields, hugeStrings(chunk, this.varchars), "csv", before, after))
+      return new Slices(slicedRows(out, n, fields, hugeItems(chunk, this.sliceable), "csv", before, after))
     }
     return out.take()
   }
@@ -119,13 +121,13 @@ export class NdjsonEncoder implements ResultEncoder {
   private writers: ReadonlyArray<ColumnWriter> = []
   /** `{"a":` for the first column, `,"b":` for the others. */
   private keys: ReadonlyArray<Buffer> = []
-  private varchars: ReadonlyArray<number> = []
+  private sliceable: ReadonlyArray<SliceableColumn> = []
   private readonly out = new Output()
   private slices: Slices | undefined
 
   begin(columns: ReadonlyArray<ResultColumn>): Uint8Array {
     this.writers = columns.map((column) => columnWriter(column, "json"))
-    this.varchars = varcharColumns(columns)
+    this.sliceable = sliceableColumns(columns)
     this.keys = uniqueNames(columns.map((column) => column.name)).map((name, c) =>
       Buffer.from(`${c === 0 ? "{" : ","}${JSON.stringify(name)}:`, "utf8")
     )
@@ -163,7 +165,7 @@ export class NdjsonEncoder implements ResultEncoder {
         out.byte(0x0a)
       }
       this.slices = new Slices(
-        slicedRows(out, n, fields, hugeStrings(chunk, this.varchars), "json", before, after)
+        slicedRows(out, n, fields, hugeItems(chunk, this.sliceable), "json", before, after)
       )
       return this.slices
     }

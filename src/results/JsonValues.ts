@@ -17,6 +17,7 @@ import {
   validityOf
 } from "./RawVector.js"
 import {
+  base64Text,
   bigIntegerJson,
   bignumValue,
   bitText,
@@ -129,28 +130,31 @@ const varcharReader: ValueReader = {
 }
 
 /**
- * VARCHAR as JSON for the JSON format's own columns: a value above `hugeValueBytes` throws
+ * VARCHAR and BLOB as JSON for the JSON format's own columns: a value above `hugeValueBytes` throws
  * `hugeValue`, and the encoder encodes the chunk in slices (StringBytes.ts). Nested values and other
- * formats read strings with `varcharReader`, which never throws.
+ * formats read them with `varcharReader` and `readers.blob`, which never throw.
  */
-export const slicingVarcharJson = (vector: NativeVector, size: number): JsonItem => {
-  const items = new StringItems(vector, size)
-  const validity = items.validity
-  return (i) => {
-    if (isNull(validity, i)) return "null"
-    if (items.isHugeAt(i)) throw hugeValue
-    return JSON.stringify(items.stringAt(i))
+const slicingJson =
+  (json: (items: StringItems, i: number) => string) =>
+  (vector: NativeVector, size: number): JsonItem => {
+    const items = new StringItems(vector, size)
+    const validity = items.validity
+    return (i) => {
+      if (isNull(validity, i)) return "null"
+      if (items.isHugeAt(i)) throw hugeValue
+      return json(items, i)
+    }
   }
-}
+
+export const slicingVarcharJson = slicingJson((items, i) => JSON.stringify(items.stringAt(i)))
+
+export const slicingBlobJson = slicingJson((items, i) => `"${base64Text(items.bytesAt(i))}"`)
 
 const bytesReader = (format: (bytes: Uint8Array) => string, quoted: boolean) =>
   fromText((vector, size) => {
     const items = new StringItems(vector, size)
     return (i) => format(items.bytesAt(i))
   }, quoted)
-
-const base64 = (bytes: Uint8Array): string =>
-  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64")
 
 const bignumReader = withJson(
   (vector, size) => {
@@ -233,7 +237,7 @@ const readers = {
   uhugeint: int128Reader(false),
   float: floatReader(4),
   double: floatReader(8),
-  blob: bytesReader(base64, true),
+  blob: bytesReader(base64Text, true),
   bit: bytesReader(bitText, true)
 }
 

@@ -87,3 +87,7 @@ const maxSafe = BigInt(Number.MAX_SAFE_INTEGER)
 /** JSON for an integer: a number within ±(2^53−1), else a string of its digits. */
 export const bigIntegerJson = (value: bigint): string =>
   value <= maxSafe && value >= -maxSafe ? `${value}` : `"${value}"`
+
+/** BLOB as text: base64 of its bytes. */
+export const base64Text = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64")

@@ -1,6 +1,7 @@
 import { type DuckDBDataChunk, type DuckDBType, DuckDBTypeId } from "@duckdb/node-api"
 import { Output } from "./ByteOutput.js"
 import { chunkColumn, isValid, StringItems } from "./RawVector.js"
+import { base64Text } from "./ScalarText.js"
 
 /**
  * Strings as bytes of CSV and JSON, written from DuckDB's UTF-8 without a JavaScript string; and the
@@ -8,7 +9,8 @@ import { chunkColumn, isValid, StringItems } from "./RawVector.js"
  * loop for seconds (every other request waits), so a value above `hugeValueBytes` (RawVector.ts) is encoded
  * `sliceBytes` at a time and the transport yields to the event loop between slices. Escaping is per
  * byte, so a slice boundary anywhere gives the same bytes as the whole value. Each slice is read
- * from DuckDB on its own (`read`), so no step copies the whole value either.
+ * from DuckDB on its own (`read`), so no step copies the whole value either. A huge BLOB goes the
+ * same way as its base64 (`base64Slices`).
  */
 const sliceBytes = 64 * 1024
 
@@ -129,15 +131,39 @@ function* csvSlices(length: number, read: Read): Generator<Uint8Array> {
   }
 }
 
-/** Item `row` of `items`, a huge string, as CSV or JSON in parts. */
-export const stringSlices = (
-  dialect: "csv" | "json",
-  items: StringItems,
-  row: number
-): Generator<Uint8Array> =>
-  dialect === "csv"
-    ? csvSlices(items.lengthAt(row), items.rangeReader(row))
-    : jsonSlices(items.lengthAt(row), items.rangeReader(row))
+/**
+ * BLOB bytes per slice: a multiple of 3, so no slice's base64 but the last has padding and the
+ * slices' base64 joined is the whole value's.
+ */
+const blobSliceBytes = 48 * 1024
+
+/**
+ * A huge BLOB as base64, quoted in JSON. CSV never quotes it: base64 holds no comma, quote or line
+ * break, and a huge value is not empty. Each part is a copy the caller owns.
+ */
+function* base64Slices(quoted: boolean, length: number, read: Read): Generator<Uint8Array> {
+  for (let start = 0; start < length; start += blobSliceBytes) {
+    const end = Math.min(start + blobSliceBytes, length)
+    const open = quoted && start === 0 ? '"' : ""
+    const close = quoted && end === length ? '"' : ""
+    yield Buffer.from(`${open}${base64Text(read(start, end))}${close}`, "latin1")
+  }
+}
+
+/** A column whose values may be huge (VARCHAR, JSON, BLOB), in one chunk. */
+export interface HugeItems {
+  readonly items: StringItems
+  readonly blob: boolean
+}
+
+/** Item `row` of `huge`, a huge string or BLOB, as CSV or JSON in parts. */
+export const valueSlices = (dialect: "csv" | "json", huge: HugeItems, row: number): Generator<Uint8Array> => {
+  const { items, blob } = huge
+  const length = items.lengthAt(row)
+  const read = items.rangeReader(row)
+  if (blob) return base64Slices(dialect === "json", length, read)
+  return dialect === "csv" ? csvSlices(length, read) : jsonSlices(length, read)
+}
 
 /**
  * The bytes of a chunk that holds a huge value, as parts that each take a bounded amount of work;
@@ -177,22 +203,33 @@ export const drain = (bytes: Uint8Array | Slices): Uint8Array =>
 /** Parts end at row boundaries once this many bytes are pending: small values add up too. */
 export const partBytes = sliceBytes
 
-/** The columns whose values may be huge strings (a JSON column is a VARCHAR too). */
-export const varcharColumns = (
-  columns: ReadonlyArray<{ readonly type: DuckDBType }>
-): ReadonlyArray<number> =>
-  columns.flatMap((column, c) => (column.type.typeId === DuckDBTypeId.VARCHAR ? [c] : []))
+/** A column whose values may be huge: a VARCHAR (a JSON column is one too) or a BLOB. */
+export interface SliceableColumn {
+  readonly column: number
+  readonly blob: boolean
+}
 
-/** Per VARCHAR column, its items in `chunk` (for `isHuge` and `stringSlices`). */
-export const hugeStrings = (
+export const sliceableColumns = (
+  columns: ReadonlyArray<{ readonly type: DuckDBType }>
+): ReadonlyArray<SliceableColumn> =>
+  columns.flatMap((column, c) => {
+    const typeId = column.type.typeId
+    return typeId === DuckDBTypeId.VARCHAR || typeId === DuckDBTypeId.BLOB
+      ? [{ column: c, blob: typeId === DuckDBTypeId.BLOB }]
+      : []
+  })
+
+/** Per sliceable column, its items in `chunk` (for `isHuge` and `valueSlices`). */
+export const hugeItems = (
   chunk: DuckDBDataChunk,
-  varcharColumns: ReadonlyArray<number>
-): ReadonlyArray<StringItems | undefined> => {
-  const items: Array<StringItems | undefined> = []
-  for (const c of varcharColumns) items[c] = new StringItems(chunkColumn(chunk.chunk, c), chunk.rowCount)
+  sliceable: ReadonlyArray<SliceableColumn>
+): ReadonlyArray<HugeItems | undefined> => {
+  const items: Array<HugeItems | undefined> = []
+  for (const { column, blob } of sliceable)
+    items[column] = { items: new StringItems(chunkColumn(chunk.chunk, column), chunk.rowCount), blob }
   return items
 }
 
-/** Item `row` is a string longer than `hugeValueBytes` (a NULL item's length is not read as one). */
-export const isHuge = (items: StringItems | undefined, row: number): items is StringItems =>
-  items?.isHugeAt(row) === true && isValid(items.validity, row)
+/** Item `row` is a value longer than `hugeValueBytes` (a NULL item's length is not read as one). */
+export const isHuge = (huge: HugeItems | undefined, row: number): huge is HugeItems =>
+  huge?.items.isHugeAt(row) === true && isValid(huge.items.validity, row)

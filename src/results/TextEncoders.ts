@@ -2,18 +2,20 @@ import { type DuckDBDataChunk, DuckDBTypeId } from "@duckdb/node-api"
 import { duckdbTypeName } from "../sql/TypeName.js"
 import type { ResultColumn, ResultEncoder, ResultError, ResultSummary } from "./Encoder.js"
 import { contentTypeOf } from "./Format.js"
-import { slicingVarcharJson, valueReader } from "./JsonValues.js"
-import { chunkColumn, type NativeVector, type StringItems } from "./RawVector.js"
+import { slicingBlobJson, slicingVarcharJson, valueReader } from "./JsonValues.js"
+import { chunkColumn, type NativeVector } from "./RawVector.js"
 import {
   drain,
-  hugeStrings,
+  type HugeItems,
+  hugeItems,
   hugeValue,
   isHuge,
   markerUnlessCut,
   partBytes,
+  type SliceableColumn,
   Slices,
-  stringSlices,
-  varcharColumns
+  sliceableColumns,
+  valueSlices
 } from "./StringBytes.js"
 import type { JsonItem, TextItem, ValueReader } from "./ValueReader.js"
 
@@ -26,15 +28,19 @@ const utf8 = (text: string): Uint8Array => (text.length === 0 ? empty : Buffer.f
  */
 abstract class TextFormatEncoder {
   protected readers: ReadonlyArray<ValueReader> = []
-  protected varchars: ReadonlyArray<number> = []
+  protected sliceable: ReadonlyArray<SliceableColumn> = []
   private jsonBinders: ReadonlyArray<(vector: NativeVector, size: number) => JsonItem> = []
 
   begin(columns: ReadonlyArray<ResultColumn>): Uint8Array {
     this.readers = columns.map((column) => valueReader(column.type))
-    this.varchars = varcharColumns(columns)
-    // A VARCHAR column stops at a huge value, and the chunk is encoded in slices instead.
+    this.sliceable = sliceableColumns(columns)
+    // A VARCHAR or BLOB column stops at a huge value, and the chunk is encoded in slices instead.
     this.jsonBinders = columns.map((column, c) =>
-      column.type.typeId === DuckDBTypeId.VARCHAR ? slicingVarcharJson : this.readers[c]!.json
+      column.type.typeId === DuckDBTypeId.VARCHAR
+        ? slicingVarcharJson
+        : column.type.typeId === DuckDBTypeId.BLOB
+          ? slicingBlobJson
+          : this.readers[c]!.json
     )
     return utf8(this.header(columns))
   }
@@ -90,7 +96,7 @@ export class JsonEncoder extends TextFormatEncoder implements ResultEncoder {
       if (error !== hugeValue) throw error
       const first = !this.rowsWritten
       this.rowsWritten = true
-      this.slices = new Slices(slicedRows(items, hugeStrings(chunk, this.varchars), n, first))
+      this.slices = new Slices(slicedRows(items, hugeItems(chunk, this.sliceable), n, first))
       return this.slices
     }
     this.rowsWritten = true
@@ -106,10 +112,10 @@ export class JsonEncoder extends TextFormatEncoder implements ResultEncoder {
   }
 }
 
-/** The loop of `JsonEncoder.rows` with huge strings in slices (see StringBytes.ts). */
+/** The loop of `JsonEncoder.rows` with huge values in slices (see StringBytes.ts). */
 function* slicedRows(
   items: ReadonlyArray<JsonItem>,
-  huge: ReadonlyArray<StringItems | undefined>,
+  huge: ReadonlyArray<HugeItems | undefined>,
   n: number,
   first: boolean
 ): Generator<Uint8Array> {
@@ -118,11 +124,11 @@ function* slicedRows(
     out += r === 0 && first ? "[" : ",["
     for (let c = 0; c < items.length; c++) {
       if (c > 0) out += ","
-      const strings = huge[c]
-      if (isHuge(strings, r)) {
+      const value = huge[c]
+      if (isHuge(value, r)) {
         yield utf8(out)
         out = ""
-        yield* stringSlices("json", strings, r)
+        yield* valueSlices("json", value, r)
       } else {
         out += items[c]!(r)
       }

@@ -25,15 +25,22 @@ type TextFormat = (typeof formats)[number]
 const unit = '"/,\n€\u0001'
 const unitSql = `'"/,' || chr(10) || '€' || chr(1)`
 
-/** Each format's bytes for rows of (i BIGINT, v VARCHAR), encoded whole by other means. */
-const expected = (format: TextFormat, values: ReadonlyArray<string | null>): Buffer => {
+/**
+ * Each format's bytes for rows of (i BIGINT, v `type`), encoded whole by other means; a BLOB's
+ * `values` are its base64.
+ */
+const expected = (
+  format: TextFormat,
+  values: ReadonlyArray<string | null>,
+  type: "VARCHAR" | "BLOB" = "VARCHAR"
+): Buffer => {
   const rows = values.map((v, i) => [i, v] as const)
   const text =
     format === "json"
       ? JSON.stringify({
           columns: [
             { name: "i", type: "BIGINT" },
-            { name: "v", type: "VARCHAR" }
+            { name: "v", type }
           ],
           rows,
           rowCount: values.length,
@@ -44,7 +51,7 @@ const expected = (format: TextFormat, values: ReadonlyArray<string | null>): Buf
         : `i,v\r\n${rows
             .map(
               ([i, v]) =>
-                `${i},${v === null ? "" : /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v}\r\n`
+                `${i},${v === null ? "" : v === "" ? '""' : /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v}\r\n`
             )
             .join("")}`
   return Buffer.from(text, "utf8")
@@ -96,6 +103,44 @@ describe("a huge string", () => {
   it.each(formats)("%s: `rows` gives the same bytes in one buffer", async (format) => {
     const { bytes } = await encode(connection, sql, format)
     expect(bytes.equals(expected(format, values))).toBe(true)
+  })
+})
+
+describe("a huge BLOB", () => {
+  // 7 bytes a unit (a NUL, 0xff, a comma, a quote, LF): 7 MB, not a multiple of 3, so the base64
+  // ends in padding and the 48 KiB slices fall at every offset within a unit.
+  const units = 1_000_000
+  const unitHex = "00ff2c220a4101"
+  const sql = `SELECT i, CASE WHEN i = 1 THEN NULL WHEN i = 2 THEN unhex('2c22') WHEN i = 4 THEN ''::BLOB ELSE unhex(repeat('${unitHex}', ${units})) END AS v FROM range(5) t(i)`
+  const huge = Buffer.from(unitHex.repeat(units), "hex").toString("base64")
+  const values = [huge, null, Buffer.from("2c22", "hex").toString("base64"), huge, ""]
+
+  it.each(formats)("%s: comes in many small parts, each a short piece of work", async (format) => {
+    const { sliced, parts, slowest, bytes } = await slicedFirstChunk(sql, format)
+    expect(sliced).toBe(true)
+    // 9.3 MB of base64 a value, 64 KiB of it a part.
+    expect(parts.length).toBeGreaterThan(200)
+    expect(Math.max(...parts.map((part) => part.length))).toBeLessThan(2 * 65_536)
+    expect(slowest).toBeLessThan(100)
+    expect(bytes.equals(expected(format, values, "BLOB"))).toBe(true)
+  })
+
+  it.each(formats)("%s: `rows` gives the same bytes in one buffer", async (format) => {
+    const { bytes } = await encode(connection, sql, format)
+    expect(bytes.equals(expected(format, values, "BLOB"))).toBe(true)
+  })
+
+  it.each(formats)("%s: up to the threshold one buffer, one byte more in slices", async (format) => {
+    const at = `SELECT i, unhex(repeat('ab', ${hugeValueBytes})) || CASE WHEN i = 1 THEN unhex('01') ELSE ''::BLOB END AS v FROM range(2) t(i)`
+    const values = [
+      Buffer.from("ab".repeat(hugeValueBytes), "hex").toString("base64"),
+      Buffer.from(`${"ab".repeat(hugeValueBytes)}01`, "hex").toString("base64")
+    ]
+    const whole = await slicedFirstChunk(`${at} WHERE i = 0`, format)
+    expect(whole.sliced).toBe(false)
+    const both = await slicedFirstChunk(at, format)
+    expect(both.sliced).toBe(true)
+    expect(both.bytes.equals(expected(format, values, "BLOB"))).toBe(true)
   })
 })
 
