@@ -167,11 +167,15 @@ describe("the threshold", () => {
 })
 
 describe("a result cut inside a huge value", () => {
-  const sql = `SELECT repeat(${unitSql}, 100000) AS v`
-  it.each([
-    "json",
-    "ndjson"
-  ] as const)("%s: no error marker inside the value; the marker once the value is whole", async (format) => {
+  const cases = [
+    ["json", `SELECT repeat(${unitSql}, 100000) AS v`],
+    ["ndjson", `SELECT repeat(${unitSql}, 100000) AS v`],
+    ["json", "SELECT unhex(repeat('00ff22', 100000)) AS v"],
+    ["ndjson", "SELECT unhex(repeat('00ff22', 100000)) AS v"]
+  ] as const
+  it.each(
+    cases
+  )("%s of %s: no error marker inside the value; the marker once the value is whole", async (format, sql) => {
     const result = await connection.stream(sql)
     const columns = result.columnNames().map((name, i) => ({ name, type: result.columnType(i) }))
     const error = { code: "query_timeout", message: "stopped" }
