@@ -77,18 +77,11 @@ const build = (): ReadonlyArray<Route> => {
   return found
 }
 
-let built: ReadonlyArray<Route> | undefined
-/**
- * Every route. Built on first use rather than at load: the Api's OpenAPI transform reads this table,
- * so this module may be loaded while the Api itself is still being defined.
- */
-export const allRoutes = (): ReadonlyArray<Route> => {
-  if (built === undefined) built = build()
-  return built
-}
+/** Every route. */
+export const allRoutes: ReadonlyArray<Route> = build()
 
 export const routeById = (id: string): Route => {
-  const found = allRoutes().find((candidate) => candidate.id === id)
+  const found = allRoutes.find((candidate) => candidate.id === id)
   if (found === undefined) throw new Error(`no route ${id}`)
   return found
 }
@@ -96,7 +89,7 @@ export const routeById = (id: string): Route => {
 /** The methods of the table, in the order a preflight lists them. */
 export const routeMethods = (): ReadonlyArray<string> =>
   ["GET", "POST", "PUT", "PATCH", "DELETE"].filter((method) =>
-    allRoutes().some((candidate) => candidate.method === method)
+    allRoutes.some((candidate) => candidate.method === method)
   )
 
 export const unmatchedLabel = "unmatched"
@@ -157,22 +150,19 @@ interface Index {
   readonly protectedFirst: ReadonlySet<string | undefined>
 }
 
-let indexBuilt: Index | undefined
-const index = (): Index => {
-  if (indexBuilt !== undefined) return indexBuilt
+const { bySize, protectedFirst }: Index = (() => {
   const bySize = new Map<number, Array<Route>>()
-  for (const candidate of allRoutes()) {
+  for (const candidate of allRoutes) {
     const size = candidate.segments.length
     bySize.set(size, [...(bySize.get(size) ?? []), candidate])
   }
   const protectedFirst = new Set(
-    allRoutes()
+    allRoutes
       .filter((candidate) => candidate.access === "credentials")
       .map((candidate) => candidate.segments[0])
   )
-  indexBuilt = { bySize, protectedFirst }
-  return indexBuilt
-}
+  return { bySize, protectedFirst }
+})()
 
 const none: ReadonlyArray<Route> = []
 const noMethods: ReadonlyArray<string> = []
@@ -191,7 +181,6 @@ export const matchRoute = (method: string, path: string): Match => {
     ? rawSegments.map((segment) => segment.replace(percentEscape, decodeEscape))
     : rawSegments
   const verb = method === "HEAD" ? "GET" : method
-  const { bySize, protectedFirst } = index()
   let onPath: Array<Route> | undefined
   for (const candidate of bySize.get(segments.length) ?? none) {
     if (!fits(candidate, segments)) continue
@@ -254,6 +243,6 @@ export const openApiPath = (path: string): string => path.replace(/:([A-Za-z_]+)
 
 /** The route an OpenAPI operation documents (`get`, `/v1/instances/{id}`). */
 export const routeOfOperation = (method: string, path: string): Route | undefined =>
-  allRoutes().find(
+  allRoutes.find(
     (candidate) => candidate.method.toLowerCase() === method && openApiPath(candidate.path) === path
   )
