@@ -105,18 +105,21 @@ export class Instance {
 
   /**
    * Stops the statements a stopped query left running on this instance's MySQL/MariaDB databases
-   * (the scanner does not hear DuckDB's interrupt while it waits on one). Logs what it could not do.
+   * (the scanner does not hear DuckDB's interrupt while it waits on one), in the instance's scope as
+   * its other background work: the effect returns once it has started. Logs what it could not do.
    */
-  stopUpstreamStatements(window: StopWindow): Effect.Effect<number> {
-    return Effect.flatMap(stopUpstreamStatements(this.current.attached, this.context, window), (outcome) =>
-      Effect.as(
+  stopUpstreamStatements(window: StopWindow): Effect.Effect<void> {
+    return stopUpstreamStatements(this.current.attached, this.context, window).pipe(
+      Effect.flatMap((outcome) =>
         Effect.forEach(outcome.failures, (failure) =>
           Effect.logWarning("could not stop a statement upstream").pipe(
             Effect.annotateLogs({ instance: this.id, alias: failure.alias, reason: failure.message })
           )
-        ),
-        outcome.stopped
-      )
+        )
+      ),
+      Effect.interruptible,
+      Effect.forkIn(this.background),
+      Effect.asVoid
     )
   }
 
