@@ -1,15 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { HttpServerError } from "@effect/platform"
 import { Cause, Effect, type Fiber, Option, Runtime } from "effect"
-import {
-  type ClientError,
-  Internal,
-  isClientError,
-  MethodNotAllowed,
-  NotFound,
-  RateLimited,
-  ShuttingDown
-} from "../domain/Errors.js"
+import { type ClientError, Internal, isClientError, RateLimited, ShuttingDown } from "../domain/Errors.js"
 import { AppConfig } from "../services/AppConfig.js"
 import { Authenticator, authFailureReason } from "../services/Authenticator.js"
 import { Lifecycle } from "../services/Lifecycle.js"
@@ -22,7 +14,7 @@ import { Observer } from "./Observer.js"
 import { QueryRoute } from "./QueryRoute.js"
 import { chooseRequestId, handOver, RequestRecord } from "./RequestRecord.js"
 import { writeError } from "./Responses.js"
-import { canonicalUrl, type Match, matchRoute, openApiPath, routeById } from "./Routes.js"
+import { canonicalUrl, type Match, matchRoute, openApiPath, routeById, unroutedError } from "./Routes.js"
 
 export type NodeHandler = (request: IncomingMessage, response: ServerResponse) => void
 
@@ -118,15 +110,6 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
       next(request, res)
     }
 
-    /** No route takes this method and path: 405 with `Allow` when others take the path, else 404. */
-    const unrouted = (match: Match): ClientError =>
-      match.allow.length > 0
-        ? new MethodNotAllowed({
-            message: `this path is served with ${match.allow.join(", ")}`,
-            allow: match.allow
-          })
-        : new NotFound({ message: "no such route" })
-
     const handle = (request: IncomingMessage, res: ServerResponse, next: NodeHandler): void => {
       const url = request.url ?? "/"
       const query = url.indexOf("?")
@@ -174,7 +157,7 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
             ? queries.serve(record, request, res, match.segments[instanceIdSegment]!, principal!)
             : match.route !== undefined
               ? Effect.sync(() => dispatch(request, res, next, record, match))
-              : Effect.fail(unrouted(match))
+              : Effect.fail(unroutedError(match.allow))
         ),
         Effect.catchAllCause(renderFailure(record, res))
       )

@@ -12,8 +12,6 @@ import {
   Internal,
   InvalidRequest,
   isClientError,
-  MethodNotAllowed,
-  NotFound,
   PayloadTooLarge,
   Unauthorized
 } from "../domain/Errors.js"
@@ -22,7 +20,7 @@ import { Authentication } from "./Authentication.js"
 import { NotReady } from "./HealthApi.js"
 import { currentRequest } from "./RequestRecord.js"
 import { errorBody, errorHeaders } from "./Responses.js"
-import { allowedMethods } from "./Routes.js"
+import { allowedMethods, unroutedError } from "./Routes.js"
 
 /**
  * The principal the gateway authenticated on the request's route; handlers of the groups that carry
@@ -93,9 +91,7 @@ const classify = (cause: Cause.Cause<unknown>): ClientError | NotReady | undefin
       const incoming = NodeHttpServerRequest.toIncomingMessage(error.request)
       const allow = allowedMethods(incoming.url ?? "/")
       // A path the router could not take even with an allowed method (a malformed segment) is unknown.
-      return allow.length === 0 || allow.includes(incoming.method ?? "GET")
-        ? new NotFound({ message: "no such route" })
-        : new MethodNotAllowed({ message: `this path is served with ${allow.join(", ")}`, allow })
+      return unroutedError(allow.includes(incoming.method ?? "GET") ? [] : allow)
     }
     return undefined
   }

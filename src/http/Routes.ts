@@ -1,5 +1,6 @@
 import { HttpApi } from "@effect/platform"
 import { Context } from "effect"
+import { MethodNotAllowed, NotFound } from "../domain/Errors.js"
 import { Api } from "./Api.js"
 import { Authentication } from "./Authentication.js"
 import { CredentialsWhenMetricsRequireAuth, Probe } from "./RouteAnnotations.js"
@@ -237,6 +238,12 @@ export const allowedMethods = (url: string): ReadonlyArray<string> => {
   const match = matchRoute("", path)
   return match.allow
 }
+
+/** The answer to a request no route takes: 405 with `Allow` when other methods serve its path, else 404. */
+export const unroutedError = (allow: ReadonlyArray<string>): MethodNotAllowed | NotFound =>
+  allow.length > 0
+    ? new MethodNotAllowed({ message: `this path is served with ${allow.join(", ")}`, allow })
+    : new NotFound({ message: "no such route" })
 
 /** A template as OpenAPI and the traces spell it (`/v1/instances/{id}/query`). */
 export const openApiPath = (path: string): string => path.replace(/:([A-Za-z_]+)/g, "{$1}")
