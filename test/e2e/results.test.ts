@@ -315,8 +315,16 @@ describe("deadlines and disconnects stop DuckDB in the server process", () => {
     const waited = await within(1_500, () => cpu() - since >= 100)
     return waited
   }
-  /** After the stop: at most 100 ms of CPU in the next second (a running query takes a whole core; the rest is GC, logs, a validation). */
-  const idleAfter = (cpu: () => number) => cpuShare(cpu, 1_000)
+  /**
+   * After the stop: at most a fifth of a core over the next second. A query still running takes a
+   * whole core; the rest is GC, logs and a validation. The stop is asynchronous (DuckDB notices the
+   * interrupt at its next check), so the window opens 200 ms after the answer, and the bound leaves
+   * room for a CI machine running other test files beside this one.
+   */
+  const idleAfter = async (cpu: () => number) => {
+    await sleep(200)
+    return cpuShare(cpu, 1_000)
+  }
 
   it("query.timeout: 504, then the server's CPU is idle", async () => {
     const cpu = serverCpuMillis(strict)
@@ -327,7 +335,7 @@ describe("deadlines and disconnects stop DuckDB in the server process", () => {
     expect(JSON.parse(response.body.toString("utf8"))).toMatchObject({ code: "query_timeout" })
     const idle = await idleAfter(cpu)
     console.info(`server: 100 ms of CPU within ${waited} ms; after the deadline ${idle.toFixed(3)} of a core`)
-    expect(idle).toBeLessThanOrEqual(0.1)
+    expect(idle).toBeLessThanOrEqual(0.2)
   })
 
   it("a client that disconnects mid-query: the server's CPU is idle, the next query runs", async () => {
@@ -337,12 +345,11 @@ describe("deadlines and disconnects stop DuckDB in the server process", () => {
     const waited = await working(cpu)
     abort.abort()
     expect((await pending).error).toBe("aborted")
-    await sleep(100)
     const idle = await idleAfter(cpu)
     console.info(
       `server: 100 ms of CPU within ${waited} ms; after the disconnect ${idle.toFixed(3)} of a core`
     )
-    expect(idle).toBeLessThanOrEqual(0.1)
+    expect(idle).toBeLessThanOrEqual(0.2)
     const next = await query(strict.url, "default", { query: "SELECT 42 AS answer" }, { key })
     expect(JSON.parse(next.body.toString("utf8")).rows).toEqual([[42]])
   })
