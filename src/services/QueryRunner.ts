@@ -15,6 +15,7 @@ import {
 } from "../domain/Errors.js"
 import { trimSandboxHints } from "../duckdb/ErrorHints.js"
 import type { Instance } from "../duckdb/Instance.js"
+import { type Leave, ViewLockStopped } from "../duckdb/InstanceViews.js"
 import type { PooledConnection } from "../duckdb/PooledConnection.js"
 import { type GatePolicy, StatementGate, type Verdict } from "../gate/StatementGate.js"
 import { bindParams } from "../params/Params.js"
@@ -90,6 +91,13 @@ interface Ticket {
   startedAt?: number
 }
 
+/** A verified statement prepared on a connection, and the view lock it holds until it runs. */
+interface Prepared {
+  readonly verdict: Verdict
+  readonly prepared: DuckDBPreparedStatement
+  readonly leave: Leave | undefined
+}
+
 const ignore = () => undefined
 const settled: Promise<void> = Promise.resolve()
 
@@ -162,8 +170,9 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
       connection: PooledConnection,
       sql: string,
       policy: GatePolicy,
+      signal: StopSignal,
       trace: Traced | undefined
-    ) => {
+    ): Promise<Prepared> => {
       const key = policy.readOnly ? `r:${sql}` : `w:${sql}`
       let verdict = verdicts.get(key)
       trace?.attribute("pondpilot.gate.cached", verdict !== undefined)
@@ -176,29 +185,63 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
         verdicts.set(key, verdict)
         if (verdicts.size > verdictCacheSize) verdicts.delete(verdicts.keys().next().value!)
       }
-      // Clients create views only where they may write. Weighed on every run, cached statement or
-      // not: DuckDB binds a prepared statement again when the catalog has changed.
-      if (!policy.readOnly && verdict.expansion !== undefined) await checkViews(connection, verdict)
-      let prepared: DuckDBPreparedStatement | undefined = connection.cachedStatement(verdict.sql)
-      if (prepared === undefined) {
-        prepared = await duck(
-          connection,
-          unwrap(spanned(trace, "gate.prepare", gate.prepareVerified(connection.raw, verdict)))
-        ).catch((error) => {
-          throw scrubbed(error)
-        })
-        connection.cacheStatement(verdict.sql, prepared)
+      const leave = policy.readOnly ? undefined : await holdViews(connection, verdict, signal)
+      try {
+        // Clients create views only where they may write. Weighed on every run, cached statement or
+        // not: DuckDB binds a prepared statement again when the catalog has changed.
+        if (!policy.readOnly && verdict.expansion !== undefined) await checkViews(connection, verdict)
+        let prepared: DuckDBPreparedStatement | undefined = connection.cachedStatement(verdict.sql)
+        if (prepared === undefined) {
+          prepared = await duck(
+            connection,
+            unwrap(spanned(trace, "gate.prepare", gate.prepareVerified(connection.raw, verdict)))
+          ).catch((error) => {
+            throw scrubbed(error)
+          })
+          connection.cacheStatement(verdict.sql, prepared)
+        }
+        return { verdict, prepared, leave }
+      } catch (error) {
+        leave?.()
+        throw error
       }
-      return { verdict, prepared }
+    }
+
+    /**
+     * Where clients may write, a statement weighed against the views, or one that defines a view,
+     * holds the instance's view lock until DuckDB has bound it (see ViewLock); undefined for others.
+     */
+    const holdViews = async (
+      connection: PooledConnection,
+      verdict: Verdict,
+      signal: StopSignal
+    ): Promise<Leave | undefined> => {
+      const lock = connection.owner.views.lock
+      // Only a view's definition can make a name expand to more: a dropped view expands to nothing,
+      // a table (created, altered or renamed) to itself, and clients cannot create macros.
+      const entered =
+        verdict.view !== undefined
+          ? lock.change(signal)
+          : verdict.expansion !== undefined
+            ? lock.weigh(signal)
+            : undefined
+      if (entered === undefined || typeof entered === "function") return entered
+      return duck(connection, entered).catch((error) => {
+        throw error instanceof ViewLockStopped ? interrupted() : error
+      })
     }
 
     /** The verdict and the prepared statement when both are cached (a repeated statement): no await. */
     const cached = (connection: PooledConnection, sql: string, policy: GatePolicy) => {
       const verdict = verdicts.get(policy.readOnly ? `r:${sql}` : `w:${sql}`)
-      // Where clients may create views, the views are weighed on every run (prepare).
-      if (verdict === undefined || (!policy.readOnly && verdict.expansion !== undefined)) return undefined
+      // Where clients may create views, the views are weighed on every run and held still (prepare).
+      if (
+        verdict === undefined ||
+        (!policy.readOnly && (verdict.expansion !== undefined || verdict.view !== undefined))
+      )
+        return undefined
       const prepared = connection.cachedStatement(verdict.sql)
-      return prepared === undefined ? undefined : { verdict, prepared }
+      return prepared === undefined ? undefined : { verdict, prepared, leave: undefined }
     }
 
     const checkViews = async (connection: PooledConnection, verdict: Verdict) => {
@@ -219,11 +262,32 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
       onVerdict: ((verdict: Verdict) => void) | undefined,
       trace: Traced | undefined
     ): Promise<Cursor> => {
-      const { verdict, prepared } =
+      const { verdict, prepared, leave } =
         trace === undefined
           ? (cached(connection, input.sql, policy) ??
-            (await prepare(connection, input.sql, policy, undefined)))
-          : await spannedPromise(trace, "gate", (span) => prepare(connection, input.sql, policy, span))
+            (await prepare(connection, input.sql, policy, signal, undefined)))
+          : await spannedPromise(trace, "gate", (span) =>
+              prepare(connection, input.sql, policy, signal, span)
+            )
+      try {
+        return await start(connection, input, policy, signal, onVerdict, trace, verdict, prepared)
+      } finally {
+        // DuckDB has bound the statement once it runs (or failed to).
+        leave?.()
+      }
+    }
+
+    /** Binds the parameters and starts the verified statement: its cursor. */
+    const start = async (
+      connection: PooledConnection,
+      input: QueryInput,
+      policy: GatePolicy,
+      signal: StopSignal,
+      onVerdict: ((verdict: Verdict) => void) | undefined,
+      trace: Traced | undefined,
+      verdict: Verdict,
+      prepared: DuckDBPreparedStatement
+    ): Promise<Cursor> => {
       trace?.attribute("pondpilot.query_type", verdict.queryType)
       onVerdict?.(verdict)
       // A stop that came while the gate or DuckDB's prepare ran interrupted nothing (nothing was
@@ -241,7 +305,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
         if (verdict.view !== undefined || verdict.queryType === "DROP VIEW") views.redefined()
         else views.changed()
       }
-      const execute = () =>
+      const run = () =>
         duck(connection, prepared.stream()).then(
           (result) => {
             ran()
@@ -252,8 +316,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
             throw sqlError(error)
           }
         )
-      const result =
-        trace === undefined ? await execute() : await spannedPromise(trace, "duckdb.execute", execute)
+      const result = trace === undefined ? await run() : await spannedPromise(trace, "duckdb.execute", run)
       const columns: Array<ResultColumn> = []
       for (let i = 0; i < result.columnCount; i++) {
         columns.push({ name: result.columnName(i), type: result.columnType(i) })
