@@ -103,7 +103,8 @@ describe("scrubMessage on a huge message", () => {
     const huge = Buffer.alloc(110_000_000, "password=x ").toString("latin1")
     const started = performance.now()
     const out = scrubMessage(huge)
-    expect(performance.now() - started).toBeLessThan(100)
+    // A few milliseconds on an idle machine; scrubbing it whole took about 9 s.
+    expect(performance.now() - started).toBeLessThan(500)
     // Placeholders are longer than what they replace: bounded, not exact.
     expect(out.length).toBeLessThanOrEqual(3 * maxMessageChars)
     expect(out).toContain("message truncated")

@@ -68,19 +68,29 @@ const slicedFirstChunk = async (sql: string, format: TextFormat) => {
   const chunk = (await result.fetchChunk())!
   const out = encoder.sliced(chunk, chunk.rowCount)
   const parts: Array<Uint8Array> = []
-  let slowest = 0
+  const times: Array<number> = []
   if (out instanceof Slices) {
     const iterator = out.parts()
     for (;;) {
       const started = performance.now()
       const next = iterator.next()
-      slowest = Math.max(slowest, performance.now() - started)
+      times.push(performance.now() - started)
       if (next.done) break
       parts.push(next.value)
     }
   }
   const end = encoder.end({ rowCount: chunk.rowCount, truncated: false })
-  return { sliced: out instanceof Slices, parts, slowest, bytes: Buffer.concat([begin, ...parts, end]) }
+  times.sort((a, b) => a - b)
+  // The 95th percentile, not the slowest part: on a loaded machine one part may take a GC pause or
+  // a moment without the CPU, which is not the encoder's work.
+  const typical = times[Math.floor(times.length * 0.95)] ?? 0
+  return {
+    sliced: out instanceof Slices,
+    parts,
+    typical,
+    slowest: times.at(-1) ?? 0,
+    bytes: Buffer.concat([begin, ...parts, end])
+  }
 }
 
 describe("a huge string", () => {
@@ -90,13 +100,14 @@ describe("a huge string", () => {
   const values = [huge, null, "x", huge]
 
   it.each(formats)("%s: comes in many small parts, each a short piece of work", async (format) => {
-    const { sliced, parts, slowest, bytes } = await slicedFirstChunk(sql, format)
+    const { sliced, parts, typical, slowest, bytes } = await slicedFirstChunk(sql, format)
     expect(sliced).toBe(true)
     // 7 MB a value in 64 KiB slices (CSV reads each value twice: the quoting test, then the bytes).
     expect(parts.length).toBeGreaterThan(200)
     expect(Math.max(...parts.map((part) => part.length))).toBeLessThan(2 * 65_536 * 6)
     // 1–3 ms a part on an idle machine (the value whole took hundreds); room for a loaded one.
-    expect(slowest).toBeLessThan(100)
+    expect(typical).toBeLessThan(50)
+    expect(slowest).toBeLessThan(1_000)
     expect(bytes.equals(expected(format, values))).toBe(true)
   })
 
@@ -116,12 +127,13 @@ describe("a huge BLOB", () => {
   const values = [huge, null, Buffer.from("2c22", "hex").toString("base64"), huge, ""]
 
   it.each(formats)("%s: comes in many small parts, each a short piece of work", async (format) => {
-    const { sliced, parts, slowest, bytes } = await slicedFirstChunk(sql, format)
+    const { sliced, parts, typical, slowest, bytes } = await slicedFirstChunk(sql, format)
     expect(sliced).toBe(true)
     // 9.3 MB of base64 a value, 64 KiB of it a part.
     expect(parts.length).toBeGreaterThan(200)
     expect(Math.max(...parts.map((part) => part.length))).toBeLessThan(2 * 65_536)
-    expect(slowest).toBeLessThan(100)
+    expect(typical).toBeLessThan(50)
+    expect(slowest).toBeLessThan(1_000)
     expect(bytes.equals(expected(format, values, "BLOB"))).toBe(true)
   })
 

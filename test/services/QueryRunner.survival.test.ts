@@ -116,8 +116,8 @@ describe("no event-loop stalls from data size", () => {
       expect(response.body.length).toBeLessThan(20_000)
       expect(String(bodyOf(response).error)).toContain("message truncated")
       console.info(`/health during the error: ${latencies.map(Math.round).join(", ")} ms`)
-      // Well under the seconds it used to take, with room for a loaded machine.
-      expect(Math.max(...latencies)).toBeLessThan(1_000)
+      // Well under the 2.6 s it used to take (80 ms per MB), with room for a loaded machine.
+      expect(Math.max(...latencies)).toBeLessThan(1_500)
     } finally {
       await patient.dispose()
     }
