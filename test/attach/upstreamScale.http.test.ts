@@ -286,7 +286,11 @@ describe.skipIf(prerequisites === undefined)(
     // stops the statement: the server's own pg_cancel_backend must. As a role without superuser, which
     // may cancel only its own backends.
     const role = { user: "plain", password: "plain-pw" }
+    const pgRoleUri = () =>
+      `postgresql://${role.user}:${role.password}@127.0.0.1:${world.pg.port}/lab?sslmode=disable`
     let stopInstance: string
+    /** The same database, attached with an application_name of the client's choosing. */
+    let namedInstance: string
     beforeAll(async () => {
       await world.pg.sql(
         "lab",
@@ -296,12 +300,14 @@ describe.skipIf(prerequisites === undefined)(
           `GRANT SELECT ON nap TO ${role.user}`
       )
       stopInstance = await api.createInstance()
-      const attached = await api.attach(stopInstance, {
-        type: "postgres",
-        alias: "pg",
-        connectionString: `postgresql://${role.user}:${role.password}@127.0.0.1:${world.pg.port}/lab?sslmode=disable`
-      })
-      expect(attached.status, attached.text).toBe(201)
+      namedInstance = await api.createInstance()
+      for (const [instance, connectionString] of [
+        [stopInstance, pgRoleUri()],
+        [namedInstance, `${pgRoleUri()}&application_name=client-named`]
+      ] as const) {
+        const attached = await api.attach(instance, { type: "postgres", alias: "pg", connectionString })
+        expect(attached.status, attached.text).toBe(201)
+      }
     })
 
     /** `application_name|query` of each statement PostgreSQL runs in `lab` (not this one). */
@@ -361,13 +367,13 @@ describe.skipIf(prerequisites === undefined)(
     /** The slow query's statement as PostgreSQL shows it (the scanner's COPY of the view). */
     const slowStatement = 'FROM "public"."slow"'
 
-    /** Starts the slow query on `stopInstance` and waits until PostgreSQL runs its statement. */
-    const startSlow = async (signal?: AbortSignal) => {
+    /** Starts the slow query (on `stopInstance` unless told) and waits until PostgreSQL runs its statement. */
+    const startSlow = async (options: { signal?: AbortSignal; instance?: string } = {}) => {
       const pending = query(
         world.server.url,
-        stopInstance,
+        options.instance ?? stopInstance,
         { query: "SELECT * FROM pg.public.slow" },
-        signal === undefined ? {} : { signal }
+        options.signal === undefined ? {} : { signal: options.signal }
       )
       await until("the statement starts", 10_000, () => running(slowStatement))
       return { pending }
@@ -396,7 +402,7 @@ describe.skipIf(prerequisites === undefined)(
 
     it("a client that disconnects: the statement gone from pg_stat_activity within seconds", async () => {
       const abort = new AbortController()
-      const { pending } = await startSlow(abort.signal)
+      const { pending } = await startSlow({ signal: abort.signal })
       const leftAt = Date.now()
       abort.abort()
       expect((await pending).error).toBe("aborted")
@@ -404,6 +410,17 @@ describe.skipIf(prerequisites === undefined)(
       const after = Date.now() - leftAt
       measured.push(`PostgreSQL disconnect: upstream idle ${after} ms after the client left`)
       expect(after).toBeLessThan(5_000)
+    }, 60_000)
+
+    it("with an application_name the connection string gave: the server's connections use it, and are stopped", async () => {
+      const abort = new AbortController()
+      const { pending } = await startSlow({ signal: abort.signal, instance: namedInstance })
+      expect(await statements()).toEqual([expect.stringMatching(/^client-named\|COPY /)])
+      abort.abort()
+      expect((await pending).error).toBe("aborted")
+      const leftAt = Date.now()
+      await until("the statement is stopped", 20_000, async () => !(await running(slowStatement)))
+      expect(Date.now() - leftAt).toBeLessThan(5_000)
     }, 60_000)
 
     it("leaves alone the same role's statements that started before the query, or come from another program", async () => {
