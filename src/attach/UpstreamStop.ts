@@ -42,21 +42,23 @@ const slackMillis = 250
 
 const millis = (value: number) => Math.max(0, Math.floor(value))
 
-/** The window as ages on the upstream's clock: ours are at most `oldest` and more than `youngest` ms old. */
-const ages = (window: StopWindow, now: number) => ({
-  oldest: millis(now - window.queryStartedAt + slackMillis),
-  youngest: millis(now - (window.laterQueryStartedAt ?? now) + slackMillis)
-})
+/** A window as ages on the upstream's clock: ours are at most `oldest` and more than `youngest` ms old. */
+export interface StatementAges {
+  readonly oldest: number
+  readonly youngest: number
+}
 
 export interface UpstreamStopper {
   /** Whether `ControlAlias` is attached read-only (AttachPlan builds it from the attach's own secret). */
   readonly controlReadOnly: boolean
+  /** The scanner's table function that runs `lookup` through `ControlAlias`. */
+  readonly queryFunction: "mysql_query" | "postgres_query"
   /**
-   * DuckDB SQL whose rows are the statements of `window` as of `now` (epoch ms), one each, its
-   * upstream id first: found, for `stopOne` to stop, or already stopped when `stopOne` is undefined.
+   * The upstream's SQL listing our statements of those ages, one row each, its id first as `id`:
+   * found, for `stopOne` to stop, or already stopped when `stopOne` is undefined.
    */
-  readonly find: (window: StopWindow, now: number) => string
-  /** DuckDB SQL that stops the statement `find` listed as `id`, when `find` did not stop it already. */
+  readonly lookup: (ages: StatementAges) => string
+  /** DuckDB SQL that stops the statement `lookup` listed as `id`, when the lookup did not stop it already. */
   readonly stopOne: ((id: number) => string) | undefined
 }
 
@@ -69,17 +71,14 @@ export interface UpstreamStopper {
  */
 const mariaDb: UpstreamStopper = {
   controlReadOnly: false,
-  find: (window, now) => {
-    const { oldest, youngest } = ages(window, now)
-    const upstream =
-      "SELECT p.ID AS id FROM information_schema.PROCESSLIST p JOIN information_schema.PROCESSLIST me " +
-      "ON me.ID = CONNECTION_ID() " +
-      "WHERE p.ID <> me.ID AND p.USER = me.USER AND p.DB <=> me.DB " +
-      "AND SUBSTRING_INDEX(p.HOST, ':', 1) = SUBSTRING_INDEX(me.HOST, ':', 1) " +
-      "AND p.COMMAND IN ('Query', 'Execute') AND p.INFO IS NOT NULL " +
-      `AND p.TIME_MS <= ${oldest} AND p.TIME_MS > ${youngest}`
-    return `SELECT id FROM mysql_query(${quoteLiteral(ControlAlias)}, ${quoteLiteral(upstream)})`
-  },
+  queryFunction: "mysql_query",
+  lookup: ({ oldest, youngest }) =>
+    "SELECT p.ID AS id FROM information_schema.PROCESSLIST p JOIN information_schema.PROCESSLIST me " +
+    "ON me.ID = CONNECTION_ID() " +
+    "WHERE p.ID <> me.ID AND p.USER = me.USER AND p.DB <=> me.DB " +
+    "AND SUBSTRING_INDEX(p.HOST, ':', 1) = SUBSTRING_INDEX(me.HOST, ':', 1) " +
+    "AND p.COMMAND IN ('Query', 'Execute') AND p.INFO IS NOT NULL " +
+    `AND p.TIME_MS <= ${oldest} AND p.TIME_MS > ${youngest}`,
   stopOne: (id) => {
     if (!Number.isSafeInteger(id) || id <= 0) throw new Error(`not a MariaDB connection id: ${id}`)
     return `CALL mysql_execute(${quoteLiteral(ControlAlias)}, ${quoteLiteral(`KILL QUERY ${id}`)})`
@@ -98,17 +97,14 @@ const mariaDb: UpstreamStopper = {
  */
 const postgreSql: UpstreamStopper = {
   controlReadOnly: true,
-  find: (window, now) => {
-    const { oldest, youngest } = ages(window, now)
-    const upstream =
-      "SELECT pid AS id, pg_cancel_backend(pid) AS cancelled FROM pg_stat_activity " +
-      "WHERE pid <> pg_backend_pid() AND usename = current_user AND datname = current_database() " +
-      "AND application_name = current_setting('application_name') " +
-      "AND backend_type = 'client backend' AND state = 'active' " +
-      `AND statement_timestamp() - query_start <= interval '${oldest} milliseconds' ` +
-      `AND statement_timestamp() - query_start > interval '${youngest} milliseconds'`
-    return `SELECT id, cancelled FROM postgres_query(${quoteLiteral(ControlAlias)}, ${quoteLiteral(upstream)})`
-  },
+  queryFunction: "postgres_query",
+  lookup: ({ oldest, youngest }) =>
+    "SELECT pid AS id, pg_cancel_backend(pid) AS cancelled FROM pg_stat_activity " +
+    "WHERE pid <> pg_backend_pid() AND usename = current_user AND datname = current_database() " +
+    "AND application_name = current_setting('application_name') " +
+    "AND backend_type = 'client backend' AND state = 'active' " +
+    `AND statement_timestamp() - query_start <= interval '${oldest} milliseconds' ` +
+    `AND statement_timestamp() - query_start > interval '${youngest} milliseconds'`,
   stopOne: undefined
 }
 
@@ -117,3 +113,15 @@ const stoppers: Partial<Record<ScannerExtension, UpstreamStopper>> = { mysql: ma
 /** How statements left running on an upstream of this scanner are stopped; undefined when they need not be. */
 export const stopperFor = (extension: ScannerExtension | undefined): UpstreamStopper | undefined =>
   extension === undefined ? undefined : stoppers[extension]
+
+/**
+ * DuckDB SQL, for the private engine holding `ControlAlias`, whose rows are the statements `stopper`
+ * finds in `window` as of `now` (epoch ms), each with its upstream id first.
+ */
+export const findStatements = (stopper: UpstreamStopper, window: StopWindow, now: number): string => {
+  const ages = {
+    oldest: millis(now - window.queryStartedAt + slackMillis),
+    youngest: millis(now - (window.laterQueryStartedAt ?? now) + slackMillis)
+  }
+  return `SELECT * FROM ${stopper.queryFunction}(${quoteLiteral(ControlAlias)}, ${quoteLiteral(stopper.lookup(ages))})`
+}

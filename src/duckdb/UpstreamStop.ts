@@ -2,7 +2,7 @@ import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api"
 import { Effect, Redacted } from "effect"
 import { type DatabaseDescriptor, planDatabase } from "../attach/Attachments.js"
 import { extensionForType, planExtensions } from "../attach/Extensions.js"
-import { type StopWindow, stopperFor } from "../attach/UpstreamStop.js"
+import { findStatements, type StopWindow, stopperFor } from "../attach/UpstreamStop.js"
 import { creationOptions } from "../gate/Lockdown.js"
 import type { EngineContext } from "./Engine.js"
 
@@ -67,7 +67,9 @@ const stopOn = (
               } finally {
                 for (const sql of plan.cleanup) await connection.run(sql).catch(() => undefined)
               }
-              const found = (await connection.runAndReadAll(stopper.find(window, Date.now()))).getRowsJson()
+              const found = (
+                await connection.runAndReadAll(findStatements(stopper, window, Date.now()))
+              ).getRowsJson()
               if (stopper.stopOne !== undefined) {
                 for (const [id] of found) await connection.run(stopper.stopOne(Number(id)))
               }

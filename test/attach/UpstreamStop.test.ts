@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { stopperFor, type UpstreamStopper } from "../../src/attach/UpstreamStop.js"
+import { findStatements, stopperFor, type UpstreamStopper } from "../../src/attach/UpstreamStop.js"
 
 const stopper = (extension: "mysql" | "postgres"): UpstreamStopper => {
   const found = stopperFor(extension)
@@ -23,21 +23,21 @@ describe.each([
 ] as const)("which %s statements a stopped query may stop", (_, stopper, age) => {
   it("those that started since the query did (give or take the clocks' slack), when no later query runs", () => {
     const now = 1_000_000
-    const sql = stopper.find({ queryStartedAt: now - 3_000, laterQueryStartedAt: undefined }, now)
+    const sql = findStatements(stopper, { queryStartedAt: now - 3_000, laterQueryStartedAt: undefined }, now)
     expect(bounds(sql, age)).toEqual({ atMost: 3_250, moreThan: 250 })
   })
 
   it("not those that started after a later query on the same instance did", () => {
     const now = 1_000_000
     const window = { queryStartedAt: now - 3_000, laterQueryStartedAt: now - 1_200 }
-    expect(bounds(stopper.find(window, now), age)).toEqual({ atMost: 3_250, moreThan: 1_450 })
+    expect(bounds(findStatements(stopper, window, now), age)).toEqual({ atMost: 3_250, moreThan: 1_450 })
   })
 })
 
 describe("MariaDB", () => {
   it("is asked through the server's own control attach only, for its own user, database and host", () => {
-    const sql = mariaDb.find({ queryStartedAt: 0, laterQueryStartedAt: undefined }, 10)
-    expect(sql).toMatch(/^SELECT id FROM mysql_query\('__pondpilot_control', /)
+    const sql = findStatements(mariaDb, { queryStartedAt: 0, laterQueryStartedAt: undefined }, 10)
+    expect(sql).toMatch(/^SELECT \* FROM mysql_query\('__pondpilot_control', /)
     expect(sql).toContain("p.USER = me.USER AND p.DB <=> me.DB")
     expect(sql).toContain("SUBSTRING_INDEX(p.HOST, '':'', 1) = SUBSTRING_INDEX(me.HOST, '':'', 1)")
   })
@@ -52,9 +52,9 @@ describe("MariaDB", () => {
 })
 
 describe("PostgreSQL", () => {
-  const sql = postgreSql.find({ queryStartedAt: 0, laterQueryStartedAt: undefined }, 10)
+  const sql = findStatements(postgreSql, { queryStartedAt: 0, laterQueryStartedAt: undefined }, 10)
   /** The statement PostgreSQL runs, as it arrives (the DuckDB literal unquoted). */
-  const upstream = /^SELECT id, cancelled FROM postgres_query\('__pondpilot_control', '(.*)'\)$/s
+  const upstream = /^SELECT \* FROM postgres_query\('__pondpilot_control', '(.*)'\)$/s
     .exec(sql)?.[1]
     ?.replaceAll("''", "'")
 
