@@ -10,7 +10,7 @@ import type { ScannerExtension } from "./Extensions.js"
  *
  * Neither scanner tells which upstream connection runs a query's scan, so "ours" is a window:
  * statements of the attach's user and database, started after the query started and before any
- * later query on the same instance; for MariaDB from this host, for PostgreSQL with the attach's
+ * later query on the same instance, or else before the server decided to stop them; for MariaDB from this host, for PostgreSQL with the attach's
  * `application_name` (the server's, `ScannerApplicationName`, unless the connection string names
  * one). Another client of the same user and database that matches too and whose statement started
  * in that window would be stopped as well (docs/databases.md says so).
@@ -29,8 +29,12 @@ export const ScannerApplicationName = "pondpilot-proxy"
 export interface StopWindow {
   /** When our query started (epoch ms): statements older than that are not ours. */
   readonly queryStartedAt: number
-  /** When a later query on the same instance started, if one runs: younger statements may be its. */
-  readonly laterQueryStartedAt: number | undefined
+  /**
+   * When a later query on the same instance started, if one runs, or else when the server decided
+   * to stop our statements (epoch ms): younger statements may be another query's, one that started
+   * while the stop was under way (the lookup runs a second or so after that decision).
+   */
+  readonly closedAt: number
 }
 
 /**
@@ -121,7 +125,7 @@ export const stopperFor = (extension: ScannerExtension | undefined): UpstreamSto
 export const findStatements = (stopper: UpstreamStopper, window: StopWindow, now: number): string => {
   const ages = {
     oldest: millis(now - window.queryStartedAt + slackMillis),
-    youngest: millis(now - (window.laterQueryStartedAt ?? now) + slackMillis)
+    youngest: millis(now - window.closedAt + slackMillis)
   }
   return `SELECT * FROM ${stopper.queryFunction}(${quoteLiteral(ControlAlias)}, ${quoteLiteral(stopper.lookup(ages))})`
 }

@@ -390,7 +390,8 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
     /**
      * A stopped query whose DuckDB call did not let go may be waiting on an upstream statement
      * (MySQL, PostgreSQL) the scanner cannot stop: the server stops the statements that started after
-     * this query and before any later one on the same instance (the later ones' may be among them).
+     * this query and before any later one on the same instance (the later ones' may be among them),
+     * or before now (a query may start while the stop is under way).
      */
     const stopUpstream = (ticket: Ticket) => {
       const startedAt = ticket.startedAt
@@ -407,7 +408,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
           later = start
       }
       runFork(
-        ticket.instance.stopUpstreamStatements({ queryStartedAt: startedAt, laterQueryStartedAt: later })
+        ticket.instance.stopUpstreamStatements({ queryStartedAt: startedAt, closedAt: later ?? Date.now() })
       )
     }
 

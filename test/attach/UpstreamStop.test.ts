@@ -23,20 +23,26 @@ describe.each([
 ] as const)("which %s statements a stopped query may stop", (_, stopper, age) => {
   it("those that started since the query did (give or take the clocks' slack), when no later query runs", () => {
     const now = 1_000_000
-    const sql = findStatements(stopper, { queryStartedAt: now - 3_000, laterQueryStartedAt: undefined }, now)
+    const sql = findStatements(stopper, { queryStartedAt: now - 3_000, closedAt: now }, now)
     expect(bounds(sql, age)).toEqual({ atMost: 3_250, moreThan: 250 })
   })
 
   it("not those that started after a later query on the same instance did", () => {
     const now = 1_000_000
-    const window = { queryStartedAt: now - 3_000, laterQueryStartedAt: now - 1_200 }
+    const window = { queryStartedAt: now - 3_000, closedAt: now - 1_200 }
     expect(bounds(findStatements(stopper, window, now), age)).toEqual({ atMost: 3_250, moreThan: 1_450 })
+  })
+
+  it("not those that started after the stop was decided, while a private engine got ready to ask", () => {
+    const now = 1_000_000
+    const window = { queryStartedAt: now - 3_000, closedAt: now - 800 }
+    expect(bounds(findStatements(stopper, window, now), age)).toEqual({ atMost: 3_250, moreThan: 1_050 })
   })
 })
 
 describe("MariaDB", () => {
   it("is asked through the server's own control attach only, for its own user, database and host", () => {
-    const sql = findStatements(mariaDb, { queryStartedAt: 0, laterQueryStartedAt: undefined }, 10)
+    const sql = findStatements(mariaDb, { queryStartedAt: 0, closedAt: 10 }, 10)
     expect(sql).toMatch(/^SELECT \* FROM mysql_query\('__pondpilot_control', /)
     expect(sql).toContain("p.USER = me.USER AND p.DB <=> me.DB")
     expect(sql).toContain("SUBSTRING_INDEX(p.HOST, '':'', 1) = SUBSTRING_INDEX(me.HOST, '':'', 1)")
@@ -52,7 +58,7 @@ describe("MariaDB", () => {
 })
 
 describe("PostgreSQL", () => {
-  const sql = findStatements(postgreSql, { queryStartedAt: 0, laterQueryStartedAt: undefined }, 10)
+  const sql = findStatements(postgreSql, { queryStartedAt: 0, closedAt: 10 }, 10)
   /** The statement PostgreSQL runs, as it arrives (the DuckDB literal unquoted). */
   const upstream = /^SELECT \* FROM postgres_query\('__pondpilot_control', '(.*)'\)$/s
     .exec(sql)?.[1]

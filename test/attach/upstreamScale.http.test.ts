@@ -445,6 +445,29 @@ describe.skipIf(prerequisites === undefined)(
       expect(await other).toEqual({ code: 0, stderr: "" })
     }, 60_000)
 
+    it("leaves alone a query that starts on the same instance while the stop is under way", async () => {
+      // The main instance holds PostgreSQL and MariaDB: the server stops our statements on both, one
+      // private engine after the other, so MariaDB is asked a second or so after the stop. A query
+      // sent as soon as the cancel is answered starts its MariaDB statement before that.
+      const first = query(world.server.url, instance, { query: "SELECT * FROM pg.public.slow" })
+      await until("the statement starts", 10_000, () => running(slowStatement))
+      const listed = JSON.parse(
+        (await send(`${world.server.url}/v1/queries`, undefined)).body.toString("utf8")
+      ) as {
+        queries: Array<{ id: string; instanceId: string }>
+      }
+      const earlier = listed.queries.find((q) => q.instanceId === instance)
+      const cancelled = await send(`${world.server.url}/v1/queries/${earlier!.id}`, undefined, {
+        method: "DELETE"
+      })
+      expect(cancelled.status).toBe(204)
+      expect((await first).status).toBe(409)
+      const answer = await query(world.server.url, instance, { query: "SELECT s FROM my.lab.nap ORDER BY s" })
+      expect(answer.status, answer.body.toString("utf8")).toBe(200)
+      expect(JSON.parse(answer.body.toString("utf8")).rows).toEqual([[0], [7]])
+      expect(await running(slowStatement)).toBe(false)
+    }, 60_000)
+
     it("leaves alone a later query's statement on the same instance when an earlier one is stopped", async () => {
       const { pending: first } = await startSlow()
       const earlierId = await runningId()
