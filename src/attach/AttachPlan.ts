@@ -4,6 +4,7 @@ import type { AttachSource, NetworkConnection, ParsedConnection } from "./Connec
 import type { ScannerExtension } from "./Extensions.js"
 import { allowedPathsFor } from "./FilePolicy.js"
 import { scrubMessage } from "./Scrub.js"
+import { ControlAlias, ScannerApplicationName, stopperFor } from "./UpstreamStop.js"
 
 /**
  * The exact statements the server runs, on its own connection and before lockdown, to attach one
@@ -29,8 +30,9 @@ export interface AttachPlan {
   /** Run after `attach` whether it succeeded or not. */
   readonly cleanup: ReadonlyArray<string>
   /**
-   * MySQL only: the same connection attached writable as `ControlAlias`, for the server's own
-   * `KILL QUERY` in a private engine no client ever reaches (see UpstreamStop.ts).
+   * For an upstream whose statements the server may have to stop (MySQL, PostgreSQL): the same
+   * connection attached as `ControlAlias`, for the server's own lookup and stop in a private engine
+   * no client ever reaches (see UpstreamStop.ts). Run after `prepare`, like `attach`.
    */
   readonly controlAttach: string | undefined
   /** For DuckDB's `allowed_paths`: the file and the side files its engine may open. */
@@ -96,9 +98,6 @@ export const PostgresApiPins: ReadonlyArray<readonly [key: string, value: string
  */
 export const PostgresAttachOptions = ["SECRET_STORAGE_TABLE ''"] as const
 
-/** The alias of a server-only attach that stops our statements upstream (UpstreamStop.ts). */
-export const ControlAlias = "__pondpilot_control"
-
 export const secretNameFor = (alias: string): string => `__pondpilot_attach_${alias}`
 
 export const detachStatement = (alias: string): string =>
@@ -150,6 +149,11 @@ const secretStatement = (
       if (connection.options[key] === undefined) fields.push([key.toUpperCase(), value])
     }
   }
+  // Names our connections to PostgreSQL, unless the client named them, so that stopping our
+  // statements leaves other programs' alone (UpstreamStop.ts); libpq prefers `application_name`.
+  if (connection.type === "postgres" && connection.options.fallback_application_name === undefined) {
+    fields.push(["FALLBACK_APPLICATION_NAME", ScannerApplicationName])
+  }
   for (const [key, value] of Object.entries(connection.options)) fields.push([key.toUpperCase(), value])
   const secrets = [Redacted.value(connection.password)]
   for (const [key, value] of Object.entries(connection.secretOptions)) {
@@ -183,6 +187,7 @@ export const planAttach = (
       )
       const scrubbed = [...secret.secrets.flatMap(spellings), ...scrubAlso]
       const extra = connection.type === "postgres" ? PostgresAttachOptions.map((o) => `, ${o}`).join("") : ""
+      const stopper = stopperFor(connection.type)
       return {
         alias,
         type: connection.type,
@@ -191,9 +196,9 @@ export const planAttach = (
         attach: `ATTACH '' AS ${quotedAlias} (TYPE ${connection.type}, SECRET ${quoteIdentifier(name)}, READ_ONLY${extra})`,
         cleanup: [`DROP TEMPORARY SECRET IF EXISTS ${quoteIdentifier(name)}`],
         controlAttach:
-          connection.type === "mysql"
-            ? `ATTACH '' AS ${quoteIdentifier(ControlAlias)} (TYPE mysql, SECRET ${quoteIdentifier(name)})`
-            : undefined,
+          stopper === undefined
+            ? undefined
+            : `ATTACH '' AS ${quoteIdentifier(ControlAlias)} (TYPE ${connection.type}, SECRET ${quoteIdentifier(name)}${stopper.controlReadOnly ? ", READ_ONLY" : ""}${extra})`,
         allowedPaths: [],
         scrub: (message) => scrubMessage(message, scrubbed)
       }

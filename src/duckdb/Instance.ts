@@ -104,9 +104,10 @@ export class Instance {
   }
 
   /**
-   * Stops the statements a stopped query left running on this instance's MySQL/MariaDB databases
-   * (the scanner does not hear DuckDB's interrupt while it waits on one), in the instance's scope as
-   * its other background work: the effect returns once it has started. Logs what it could not do.
+   * Stops the statements a stopped query left running on this instance's MySQL/MariaDB and
+   * PostgreSQL databases (their scanners do not hear DuckDB's interrupt while they wait on one), in
+   * the instance's scope as its other background work: the effect returns once it has started. Logs
+   * what it could not do.
    */
   stopUpstreamStatements(window: StopWindow): Effect.Effect<void> {
     return stopUpstreamStatements(this.current.attached, this.context, window).pipe(

@@ -2,7 +2,7 @@ import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api"
 import { Effect, Redacted } from "effect"
 import { type DatabaseDescriptor, planDatabase } from "../attach/Attachments.js"
 import { extensionForType, planExtensions } from "../attach/Extensions.js"
-import { killStatement, runningStatementsQuery, type StopWindow } from "../attach/UpstreamStop.js"
+import { findStatements, type StopWindow, stopperFor } from "../attach/UpstreamStop.js"
 import { creationOptions } from "../gate/Lockdown.js"
 import type { EngineContext } from "./Engine.js"
 
@@ -11,6 +11,9 @@ export interface StopFailure {
   readonly alias: string
   readonly message: string
 }
+
+const isStoppable = (database: DatabaseDescriptor) =>
+  stopperFor(extensionForType(database.type)) !== undefined
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
@@ -29,8 +32,9 @@ const stopOn = (
     const plan = yield* planDatabase(database, context.attach).pipe(
       Effect.mapError((error) => ({ alias: database.alias, message: error.message }))
     )
-    const control = plan.controlAttach
-    if (control === undefined) return 0
+    const { controlAttach: control, extension } = plan
+    const stopper = stopperFor(extension)
+    if (control === undefined || extension === undefined || stopper === undefined) return 0
     const fail = (error: unknown): StopFailure => ({
       alias: database.alias,
       message: plan.scrub(messageOf(error))
@@ -55,7 +59,7 @@ const stopOn = (
           try: async () => {
             const connection: DuckDBConnection = await engine.connect()
             try {
-              const extensions = planExtensions({ ...context.extensions, extensions: [], types: ["mysql"] })
+              const extensions = planExtensions({ ...context.extensions, extensions: [], types: [extension] })
               for (const sql of extensions.statements) await connection.run(sql)
               try {
                 for (const sql of plan.prepare) await connection.run(Redacted.value(sql))
@@ -63,11 +67,13 @@ const stopOn = (
               } finally {
                 for (const sql of plan.cleanup) await connection.run(sql).catch(() => undefined)
               }
-              const ids = (
-                await connection.runAndReadAll(runningStatementsQuery(window, Date.now()))
+              const found = (
+                await connection.runAndReadAll(findStatements(stopper, window, Date.now()))
               ).getRowsJson()
-              for (const [id] of ids) await connection.run(killStatement(Number(id)))
-              return ids.length
+              if (stopper.stopOne !== undefined) {
+                for (const [id] of found) await connection.run(stopper.stopOne(Number(id)))
+              }
+              return found.length
             } finally {
               connection.closeSync()
             }
@@ -79,10 +85,11 @@ const stopOn = (
   })
 
 /**
- * Stops, on each MySQL/MariaDB database of an instance, the statements a stopped query left running
- * (see attach/UpstreamStop.ts for which): through a private engine that attaches the database
- * writable only to run `KILL QUERY`, then closes. Returns how many statements it stopped; the
- * failures are returned too, one per database, never thrown.
+ * Stops, on each database of an instance whose statements may outlive a stop (MySQL/MariaDB,
+ * PostgreSQL), the statements a stopped query left running (see attach/UpstreamStop.ts for which
+ * and how): through a private engine that attaches the database only to stop them, then closes.
+ * Returns how many statements it stopped; the failures are returned too, one per database, never
+ * thrown.
  */
 export const stopUpstreamStatements = (
   databases: ReadonlyArray<DatabaseDescriptor>,
@@ -93,7 +100,7 @@ export const stopUpstreamStatements = (
     let stopped = 0
     const failures: Array<StopFailure> = []
     for (const database of databases) {
-      if (extensionForType(database.type) !== "mysql") continue
+      if (!isStoppable(database)) continue
       const outcome = yield* Effect.either(privateEngines.withPermits(1)(stopOn(database, context, window)))
       if (outcome._tag === "Right") stopped += outcome.right
       else failures.push(outcome.left)
@@ -101,6 +108,6 @@ export const stopUpstreamStatements = (
     return { stopped, failures }
   })
 
-/** Whether stopping a query may need `stopUpstreamStatements` (an instance with a MySQL database). */
+/** Whether stopping a query may need `stopUpstreamStatements` (an instance with such a database). */
 export const hasStoppableUpstream = (databases: ReadonlyArray<DatabaseDescriptor>): boolean =>
-  databases.some((database) => extensionForType(database.type) === "mysql")
+  databases.some(isStoppable)

@@ -439,7 +439,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
       if (shared) sharedPool.leave(principal)
     }
 
-    /** Queries running on instances with a MySQL database, for `stopUpstream`'s window. */
+    /** Queries running on instances with a stoppable upstream, for `stopUpstream`'s window. */
     const upstreamRuns = new WeakMap<Instance, Set<Ticket>>()
 
     const trackUpstream = (ticket: Ticket) => {
@@ -451,9 +451,10 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
     }
 
     /**
-     * A stopped query whose DuckDB call did not let go may be waiting on a MySQL/MariaDB statement
-     * the scanner cannot stop: the server stops the statements that started after this query and
-     * before any later one on the same instance (the later ones' may be among them).
+     * A stopped query whose DuckDB call did not let go may be waiting on an upstream statement
+     * (MySQL, PostgreSQL) the scanner cannot stop: the server stops the statements that started after
+     * this query and before any later one on the same instance (the later ones' may be among them),
+     * or before now (a query may start while the stop is under way).
      */
     const stopUpstream = (ticket: Ticket) => {
       const startedAt = ticket.startedAt
@@ -470,7 +471,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
           later = start
       }
       runFork(
-        ticket.instance.stopUpstreamStatements({ queryStartedAt: startedAt, laterQueryStartedAt: later })
+        ticket.instance.stopUpstreamStatements({ queryStartedAt: startedAt, closedAt: later ?? Date.now() })
       )
     }
 

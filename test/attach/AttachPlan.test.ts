@@ -32,7 +32,7 @@ describe("planAttach: postgres", () => {
       { source: "config" }
     )
     expect(prepared(plan)).toEqual([
-      `CREATE OR REPLACE TEMPORARY SECRET "__pondpilot_attach_sales" (TYPE postgres, HOST 'db.internal', PORT '6543', DATABASE 'sales', USER 'app', PASSWORD 'pw', SSLMODE 'require')`
+      `CREATE OR REPLACE TEMPORARY SECRET "__pondpilot_attach_sales" (TYPE postgres, HOST 'db.internal', PORT '6543', DATABASE 'sales', USER 'app', PASSWORD 'pw', FALLBACK_APPLICATION_NAME 'pondpilot-proxy', SSLMODE 'require')`
     ])
     expect(plan.attach).toBe(
       `ATTACH '' AS "sales" (TYPE postgres, SECRET "__pondpilot_attach_sales", READ_ONLY, SECRET_STORAGE_TABLE '')`
@@ -97,6 +97,22 @@ describe("planAttach: postgres", () => {
     const mysql = planAttach("a", parse("mysql", "mysql://u@db/d"), { statementTimeoutMillis: 1_500 })
     expect(prepared(mysql)[0]).not.toContain("statement_timeout")
   })
+
+  it("names its connections pondpilot-proxy unless the client named them (libpq prefers application_name)", () => {
+    const named = planAttach("a", parse("postgres", "postgresql://u@db/d?application_name=pp"))
+    expect(prepared(named)[0]).toContain(`FALLBACK_APPLICATION_NAME 'pondpilot-proxy', APPLICATION_NAME 'pp'`)
+    const fallback = planAttach("a", parse("postgres", "postgresql://u@db/d?fallback_application_name=fb"))
+    expect(prepared(fallback)[0]!.match(/FALLBACK_APPLICATION_NAME '[^']*'/g)).toEqual([
+      "FALLBACK_APPLICATION_NAME 'fb'"
+    ])
+  })
+
+  it("has a read-only control attach through the same secret, for the server's own cancels", () => {
+    const plan = planAttach("sales", parse("postgres", "postgresql://u:TOPSECRET@db/d"))
+    expect(plan.controlAttach).toBe(
+      `ATTACH '' AS "__pondpilot_control" (TYPE postgres, SECRET "__pondpilot_attach_sales", READ_ONLY, SECRET_STORAGE_TABLE '')`
+    )
+  })
 })
 
 describe("planAttach: mysql", () => {
@@ -106,6 +122,9 @@ describe("planAttach: mysql", () => {
       `CREATE OR REPLACE TEMPORARY SECRET "__pondpilot_attach_crm" (TYPE mysql, HOST 'db', PORT '3307', DATABASE 'shop', USER 'app', PASSWORD 'pw', SOCKET '', SSL_MODE 'required')`
     ])
     expect(plan.attach).toBe(`ATTACH '' AS "crm" (TYPE mysql, SECRET "__pondpilot_attach_crm", READ_ONLY)`)
+    expect(plan.controlAttach).toBe(
+      `ATTACH '' AS "__pondpilot_control" (TYPE mysql, SECRET "__pondpilot_attach_crm")`
+    )
     expect(plan.extension).toBe("mysql")
   })
 
