@@ -18,7 +18,7 @@ import { InstanceRegistry } from "../services/InstanceRegistry.js"
 import { type Cursor, type QueryInput, QueryRunner, type StopSignal } from "../services/QueryRunner.js"
 import { QueryTracker, type StopReason } from "../services/QueryTracker.js"
 import { spannedPromise } from "../services/Tracing.js"
-import { readJsonBodyThen } from "./Body.js"
+import { type BodyError, readJsonBodyThen } from "./Body.js"
 import type { RequestRecord } from "./RequestRecord.js"
 import { writeError } from "./Responses.js"
 
@@ -310,13 +310,23 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
         start(Effect.fail(new NotFound({ message: "instance not found" })))
         return ignore
       }
-      return readJsonBodyThen(request, config.server.max_body_size, (body) => {
+      const workFor = (body: Either.Either<unknown, BodyError>): Effect.Effect<void, ClientError> => {
         const input = Either.flatMap(body, (value) => decodeInput(value, config.query.max_query_length))
-        if (Either.isLeft(input)) return start(Effect.fail(input.left))
+        if (Either.isLeft(input)) return Effect.fail(input.left)
         if (config.audit.log_query_text) record.queryReceived(input.right.sql)
         const format = negotiateFormat(formatParameter(request.url), request.headers.accept)
-        if (Either.isLeft(format)) return start(Effect.fail(format.left))
-        start(run(record, res, instanceId, principal, input.right, makeEncoder(format.right)))
+        if (Either.isLeft(format)) return Effect.fail(format.left)
+        return run(record, res, instanceId, principal, input.right, makeEncoder(format.right))
+      }
+      return readJsonBodyThen(request, config.server.max_body_size, (body) => {
+        // Called from the request's events: a throw here would reach no fiber, so it becomes a defect.
+        let work: Effect.Effect<void, ClientError>
+        try {
+          work = workFor(body)
+        } catch (defect) {
+          work = Effect.die(defect)
+        }
+        start(work)
       })
     }
 
