@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { HttpServerError } from "@effect/platform"
-import { Cause, Effect, type Fiber, Option, Runtime } from "effect"
+import { Cause, Effect, Exit, type Fiber, Option, Runtime } from "effect"
 import { type ClientError, Internal, isClientError, RateLimited, ShuttingDown } from "../domain/Errors.js"
+import type { Principal } from "../domain/Principal.js"
 import { AppConfig } from "../services/AppConfig.js"
 import { Authenticator, authFailureReason } from "../services/Authenticator.js"
 import { Lifecycle } from "../services/Lifecycle.js"
 import { RateLimiter } from "../services/RateLimiter.js"
+import type { RateDecision } from "../services/RateLimitStore.js"
 import { spanned, Tracing } from "../services/Tracing.js"
 import { hasBody, requireJson, tooLarge } from "./Body.js"
 import { makeClientIpResolver, rateLimitKeyOf } from "./ClientIp.js"
@@ -17,6 +19,15 @@ import { writeError } from "./Responses.js"
 import { canonicalUrl, type Match, matchRoute, openApiPath, routeById, unroutedError } from "./Routes.js"
 
 export type NodeHandler = (request: IncomingMessage, response: ServerResponse) => void
+
+/**
+ * Admission's outcome: a refusal, the admitted principal's id (`undefined` for a route without
+ * credentials), or the effect that decides (a shared rate-limit store, a token still to verify).
+ */
+type Admitted =
+  | ClientError
+  | { readonly principal: string | undefined }
+  | Effect.Effect<string | undefined, ClientError>
 
 const queryRoute = routeById("query.query")
 const queryTemplate = openApiPath(queryRoute.path)
@@ -48,37 +59,62 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
     const needsAuth = (match: Match) =>
       match.access === "credentials" || (match.access === "metrics" && metricsNeedAuth)
 
-    const admit = (
-      record: RequestRecord,
-      request: IncomingMessage,
-      match: Match
-    ): Effect.Effect<string | undefined, ClientError> =>
-      Effect.gen(function* () {
-        const decision = yield* limiter.consume(rateLimitKeyOf(record.clientIp))
-        if (!decision.allowed) {
-          record.refused("limit exceeded")
-          return yield* new RateLimited({
-            message: "too many requests; retry later",
-            retryAfterSeconds: decision.retryAfterSeconds
-          })
-        }
-        if (Number(request.headers["content-length"] ?? 0) > maxBodySize) return yield* tooLarge(maxBodySize)
-        const unsupported = requireJson(request)
-        if (unsupported !== undefined) return yield* unsupported
-        // A POST without a body is read as JSON `null`, so that `POST /v1/instances` alone works.
-        if (request.method === "POST" && !hasBody(request))
-          request.headers["content-type"] = "application/json"
-        if (!needsAuth(match)) return undefined
-        const principal = yield* spanned(
-          record.trace,
-          "authenticate",
-          authenticator.authenticate(request.headers as never)
-        ).pipe(
-          Effect.tapError((error) => Effect.sync(() => record.refused(authFailureReason(error) ?? "invalid")))
-        )
-        record.authenticated(principal)
-        return principal.id
+    /** The rate limit's verdict: a refusal, which the record keeps for the warn line, or nothing. */
+    const limited = (record: RequestRecord, decision: RateDecision): RateLimited | undefined => {
+      if (decision.allowed) return undefined
+      record.refused("limit exceeded")
+      return new RateLimited({
+        message: "too many requests; retry later",
+        retryAfterSeconds: decision.retryAfterSeconds
       })
+    }
+
+    const authenticated = (record: RequestRecord, principal: Principal): string => {
+      record.authenticated(principal)
+      return principal.id
+    }
+
+    /**
+     * What follows the rate limit: body size and media type, then credentials as the route asks.
+     * Answered at once (the principal's id, or `undefined` for a route without credentials, or a
+     * refusal) when the credentials check is (API keys are), else as an effect.
+     */
+    const afterLimit = (record: RequestRecord, request: IncomingMessage, match: Match): Admitted => {
+      if (Number(request.headers["content-length"] ?? 0) > maxBodySize) return tooLarge(maxBodySize)
+      const unsupported = requireJson(request)
+      if (unsupported !== undefined) return unsupported
+      // A POST without a body is read as JSON `null`, so that `POST /v1/instances` alone works.
+      if (request.method === "POST" && !hasBody(request)) request.headers["content-type"] = "application/json"
+      if (!needsAuth(match)) return { principal: undefined }
+      const checked = authenticator.authenticate(request.headers as never)
+      // A success known at once is an exit; refusals and tokens still to verify take the effect path.
+      if (record.trace === undefined && Exit.isExit(checked) && Exit.isSuccess(checked))
+        return { principal: authenticated(record, checked.value as Principal) }
+      return spanned(record.trace, "authenticate", checked).pipe(
+        Effect.tapError((error) => Effect.sync(() => record.refused(authFailureReason(error) ?? "invalid"))),
+        Effect.map((principal) => authenticated(record, principal))
+      )
+    }
+
+    const admittedEffect = (admitted: Admitted): Effect.Effect<string | undefined, ClientError> =>
+      isClientError(admitted)
+        ? Effect.fail(admitted)
+        : "principal" in admitted
+          ? Effect.succeed(admitted.principal)
+          : admitted
+
+    /** Rate limit, then `afterLimit`: without an effect step when the limit's store is this process's memory. */
+    const admit = (record: RequestRecord, request: IncomingMessage, match: Match): Admitted => {
+      const key = rateLimitKeyOf(record.clientIp)
+      if (limiter.consumeNow !== undefined)
+        return limited(record, limiter.consumeNow(key)) ?? afterLimit(record, request, match)
+      return Effect.flatMap(limiter.consume(key), (decision) => {
+        const refusal = limited(record, decision)
+        return refusal !== undefined
+          ? Effect.fail(refusal)
+          : admittedEffect(afterLimit(record, request, match))
+      })
+    }
 
     /** Answers with one of the contract's errors, which the record keeps for the logs and metrics. */
     const answer = (res: ServerResponse, record: RequestRecord, error: ClientError): void => {
@@ -110,6 +146,21 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
       next(request, res)
     }
 
+    /** An admitted request, when admission took an effect: the route's work in the request's fiber. */
+    const proceed = (
+      request: IncomingMessage,
+      res: ServerResponse,
+      next: NodeHandler,
+      record: RequestRecord,
+      match: Match,
+      principal: string | undefined
+    ): Effect.Effect<void, ClientError> =>
+      match.route === queryRoute
+        ? queries.serve(record, request, res, match.segments[instanceIdSegment]!, principal!)
+        : match.route !== undefined
+          ? Effect.sync(() => dispatch(request, res, next, record, match))
+          : Effect.fail(unroutedError(match.allow))
+
     const handle = (request: IncomingMessage, res: ServerResponse, next: NodeHandler): void => {
       const url = request.url ?? "/"
       const query = url.indexOf("?")
@@ -133,10 +184,13 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
       // One close listener per response (it runs on every request): the fiber to interrupt, when
       // one is forked, is set below.
       let fiber: Fiber.RuntimeFiber<void, never> | undefined
+      // Set while a query's body is read outside the fiber.
+      let stopReading: (() => void) | undefined
       res.once("close", () => {
         if (fiber !== undefined && !res.writableEnded) {
           fiber.unsafeInterruptAsFork(HttpServerError.clientAbortFiberId)
         }
+        stopReading?.()
         lifecycle.leave()
         observer.finished(record, res.statusCode)
       })
@@ -151,17 +205,35 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
         answer(res, record, new ShuttingDown({ message: "the server is shutting down" }))
         return
       }
-      const work = admit(record, request, match).pipe(
-        Effect.flatMap((principal) =>
-          match.route === queryRoute
-            ? queries.serve(record, request, res, match.segments[instanceIdSegment]!, principal!)
-            : match.route !== undefined
-              ? Effect.sync(() => dispatch(request, res, next, record, match))
-              : Effect.fail(unroutedError(match.allow))
-        ),
-        Effect.catchAllCause(renderFailure(record, res))
-      )
-      fiber = runFork(work)
+      // Admission, and for a query its body, are taken here outside any fiber when they can be at
+      // once (the usual case): the request's one fiber then starts with everything at hand.
+      try {
+        const admitted = admit(record, request, match)
+        if (isClientError(admitted)) {
+          answer(res, record, admitted)
+          return
+        }
+        if (!("principal" in admitted)) {
+          fiber = runFork(
+            admitted.pipe(
+              Effect.flatMap((principal) => proceed(request, res, next, record, match, principal)),
+              Effect.catchAllCause(renderFailure(record, res))
+            )
+          )
+          return
+        }
+        if (match.route === queryRoute) {
+          const instanceId = match.segments[instanceIdSegment]!
+          stopReading = queries.accept(record, request, res, instanceId, admitted.principal!, (work) => {
+            fiber = runFork(Effect.catchAllCause(work, renderFailure(record, res)))
+          })
+          return
+        }
+        if (match.route === undefined) answer(res, record, unroutedError(match.allow))
+        else dispatch(request, res, next, record, match)
+      } catch (defect) {
+        fiber = runFork(renderFailure(record, res)(Cause.die(defect)))
+      }
     }
 
     return { handle } as const

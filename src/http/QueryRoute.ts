@@ -18,7 +18,7 @@ import { InstanceRegistry } from "../services/InstanceRegistry.js"
 import { type Cursor, type QueryInput, QueryRunner, type StopSignal } from "../services/QueryRunner.js"
 import { QueryTracker, type StopReason } from "../services/QueryTracker.js"
 import { spannedPromise } from "../services/Tracing.js"
-import { readJsonBody } from "./Body.js"
+import { type BodyError, readJsonBodyThen } from "./Body.js"
 import type { RequestRecord } from "./RequestRecord.js"
 import { writeError } from "./Responses.js"
 
@@ -29,6 +29,8 @@ const nextTurn = (signal: StopSignal): Promise<void> =>
       signal.stopped ? reject(new Cancelled({ message: "the query was stopped" })) : resolve()
     )
   )
+
+const ignore = () => {}
 
 /** The shape of every instance id (`default`, `inst_…`); the query route's `:id` is checked against it. */
 const instanceIdPattern = /^[A-Za-z0-9_-]{1,64}$/
@@ -234,27 +236,20 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
       }
     }
 
-    const serve = (
+    /** The query itself, once its input is read: the instance, the tracked run, the result. */
+    const run = (
       record: RequestRecord,
-      request: IncomingMessage,
       res: ServerResponse,
       instanceId: string,
-      principal: string
+      principal: string,
+      input: QueryInput,
+      encoder: ResultEncoder
     ): Effect.Effect<void, ClientError> =>
-      Effect.gen(function* () {
-        // No instance has an id of another shape; the registry is not asked.
-        if (!instanceIdPattern.test(instanceId)) return yield* new NotFound({ message: "instance not found" })
-        const body = yield* readJsonBody(request, config.server.max_body_size)
-        const input = yield* decodeInput(body, config.query.max_query_length)
-        if (config.audit.log_query_text) record.queryReceived(input.sql)
-        const encoder = makeEncoder(
-          yield* negotiateFormat(formatParameter(request.url), request.headers.accept)
-        )
-        const instance = yield* registry.get(instanceId, principal)
+      Effect.flatMap(registry.get(instanceId, principal), (instance) => {
         instance.touch(clock.unsafeCurrentTimeMillis())
         const policy = { readOnly: readOnly || instance.shared }
         record.queryStarted(instance.id)
-        yield* tracker
+        return tracker
           .track(
             { instanceId: instance.id, principal, deadline },
             (running) =>
@@ -295,6 +290,63 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
           )
       })
 
-    return { serve } as const
+    /**
+     * Takes a query request: what needs no I/O is checked at once and the body is read with plain
+     * listeners, so that the query's effect, handed to `start` (which runs it in the request's
+     * fiber), begins with everything at hand; a request refused before that is handed over as a
+     * failed effect. Returns the function that stops reading the body (the client went away), after
+     * which `start` is not called.
+     */
+    const accept = (
+      record: RequestRecord,
+      request: IncomingMessage,
+      res: ServerResponse,
+      instanceId: string,
+      principal: string,
+      start: (work: Effect.Effect<void, ClientError>) => void
+    ): (() => void) => {
+      // No instance has an id of another shape; the registry is not asked.
+      if (!instanceIdPattern.test(instanceId)) {
+        start(Effect.fail(new NotFound({ message: "instance not found" })))
+        return ignore
+      }
+      const workFor = (body: Either.Either<unknown, BodyError>): Effect.Effect<void, ClientError> => {
+        const input = Either.flatMap(body, (value) => decodeInput(value, config.query.max_query_length))
+        if (Either.isLeft(input)) return Effect.fail(input.left)
+        if (config.audit.log_query_text) record.queryReceived(input.right.sql)
+        const format = negotiateFormat(formatParameter(request.url), request.headers.accept)
+        if (Either.isLeft(format)) return Effect.fail(format.left)
+        return run(record, res, instanceId, principal, input.right, makeEncoder(format.right))
+      }
+      return readJsonBodyThen(request, config.server.max_body_size, (body) => {
+        // Called from the request's events: a throw here would reach no fiber, so it becomes a defect.
+        let work: Effect.Effect<void, ClientError>
+        try {
+          work = workFor(body)
+        } catch (defect) {
+          work = Effect.die(defect)
+        }
+        start(work)
+      })
+    }
+
+    /** `accept` as an effect, for a request admitted in a fiber (its credentials took I/O). */
+    const serve = (
+      record: RequestRecord,
+      request: IncomingMessage,
+      res: ServerResponse,
+      instanceId: string,
+      principal: string
+    ): Effect.Effect<void, ClientError> =>
+      Effect.flatten(
+        Effect.async<Effect.Effect<void, ClientError>>((resume) => {
+          const stop = accept(record, request, res, instanceId, principal, (work) =>
+            resume(Effect.succeed(work))
+          )
+          return Effect.sync(stop)
+        })
+      )
+
+    return { accept, serve } as const
   })
 }) {}

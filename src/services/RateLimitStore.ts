@@ -61,6 +61,11 @@ export class RateLimitStore extends Context.Tag("pondpilot/RateLimitStore")<
       nowMicros: number,
       policy: GcraPolicy
     ) => Effect.Effect<RateDecision, StoreUnavailable>
+    /**
+     * The same step answered at once, for a store that needs no I/O (this replica's memory): the
+     * gateway then admits a request without an effect step.
+     */
+    readonly consumeNow?: (key: string, nowMicros: number, policy: GcraPolicy) => RateDecision
   }
 >() {}
 
@@ -140,7 +145,6 @@ export const makeMemoryRateLimitStore = (options: MemoryRateLimitStoreOptions) =
   return {
     consume: (key: string, nowMicros: number, policy: GcraPolicy) =>
       Effect.sync(() => consumeNow(key, nowMicros, policy)),
-    /** Synchronous form, for callers outside a fiber (benchmarks, tests). */
     consumeNow,
     trackedKeys: () => buckets.size
   }

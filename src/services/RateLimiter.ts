@@ -23,7 +23,15 @@ export class RateLimiter extends Effect.Service<RateLimiter>()("pondpilot/RateLi
     // Called on every request: one clock read and the store's step, no span, no async hop in memory.
     const consume = (key: string): Effect.Effect<RateDecision, StoreUnavailable> =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => store.consume(key, now * 1000, policy))
-    return { consume, policy } as const
+    // A store that answers at once (memory) is asked outside any fiber, on the clock this service
+    // was built with (the one `consume` reads too).
+    const clock = yield* Effect.clock
+    const consumeSync = store.consumeNow
+    const consumeNow =
+      consumeSync === undefined
+        ? undefined
+        : (key: string): RateDecision => consumeSync(key, clock.unsafeCurrentTimeMillis() * 1000, policy)
+    return { consume, consumeNow, policy } as const
   }),
   dependencies: [memoryRateLimitStoreLayer()]
 }) {}
