@@ -17,12 +17,18 @@ import { selectionBitmap, sourceRow } from "./ArrowSelection.js"
 import { valueReader } from "./JsonValues.js"
 import { bytesOf } from "./RawVector.js"
 import { uuidBytesInto } from "./ScalarText.js"
+import { hugeValue } from "./StringBytes.js"
+import { partsWriter, wholeValue } from "./ValueParts.js"
 
 /** Arrow columns whose values DuckDB stores differently: converted item by item. */
 
-/** Types Arrow has no match for: the value's text (what CSV shows), as Utf8. */
+/**
+ * Types Arrow has no match for: the value's text (what CSV shows), as Utf8. A huge value's text (its
+ * reader throws `hugeValue`) is made from its parts (ValueParts.ts), whole.
+ */
 export const textColumn = (duckdbType: DuckDBType): ArrowColumn => {
   const reader = valueReader(duckdbType)
+  const parts = partsWriter(duckdbType, "text")
   const type = new Utf8()
   return {
     type,
@@ -30,16 +36,23 @@ export const textColumn = (duckdbType: DuckDBType): ArrowColumn => {
       const item = reader.text(vector, size)
       const { count } = selection
       const offsets = new Int32Array(count + 1)
-      const pieces: Array<Buffer> = []
+      const pieces: Array<Uint8Array> = []
       const bits = new Uint8Array(Math.ceil(count / 8))
       let nullCount = 0
       let total = 0
       for (let k = 0; k < count; k++) {
-        const text = item(sourceRow(selection, k))
+        const row = sourceRow(selection, k)
+        let text: string | Uint8Array | null
+        try {
+          text = item(row)
+        } catch (error) {
+          if (error !== hugeValue || parts === undefined) throw error
+          text = wholeValue(parts(vector, size), row)
+        }
         if (text === null) nullCount++
         else {
           bits[k >> 3]! |= 1 << (k & 7)
-          const bytes = Buffer.from(text, "utf8")
+          const bytes = typeof text === "string" ? Buffer.from(text, "utf8") : text
           pieces.push(bytes)
           total += bytes.length
         }

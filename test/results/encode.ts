@@ -61,3 +61,13 @@ export const encode = async (
   pieces.push(encoder.end({ rowCount, truncated }))
   return { bytes: Buffer.concat(pieces), pieces, chunks }
 }
+
+/**
+ * Milliseconds of this process's CPU since `started` (a `process.cpuUsage()`): how long a piece of
+ * encoding held the thread, whatever else the machine was doing meanwhile (wall time on a shared,
+ * loaded machine also counts the scheduler's pauses).
+ */
+export const cpuMs = (started: NodeJS.CpuUsage): number => {
+  const used = process.cpuUsage(started)
+  return (used.user + used.system) / 1000
+}
