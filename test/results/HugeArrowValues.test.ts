@@ -1,64 +1,24 @@
 import { tableFromIPC } from "apache-arrow"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { ResultColumn } from "../../src/results/Encoder.js"
-import { makeEncoder } from "../../src/results/Encoders.js"
-import { Slices } from "../../src/results/StringBytes.js"
-import { type Connection, cpuMs, openDuckDB } from "./encode.js"
+import { describe, expect, it } from "vitest"
+import { fileConnection, hugeUnit, hugeUnitSql, slicedStream } from "./encode.js"
 
 /**
  * Arrow copies a huge VARCHAR or BLOB (anywhere: a column, a list item, a struct field, a map value)
  * out of DuckDB a slice per step and hands the batch over a part at a time (issue 13, finding 3):
  * copied whole, 300 MB held the event loop for 1.4 s. Read back, the values are the ones queried.
  */
-let db: Awaited<ReturnType<typeof openDuckDB>>
-let connection: Connection
-beforeAll(async () => {
-  db = await openDuckDB()
-  connection = db.connection
-})
-afterAll(() => db.close())
+const connection = fileConnection()
 
-const unit = '"/,\n€\u0001'
 const units = 1_000_000
-const huge = unit.repeat(units)
-const hugeSql = `repeat('"/,' || chr(10) || '€' || chr(1), ${units})`
+const huge = hugeUnit.repeat(units)
+const hugeSql = `repeat(${hugeUnitSql}, ${units})`
 const blobHex = "00ff2c220a4101"
 const hugeBlob = Buffer.from(blobHex.repeat(units), "hex")
 
-/** The Arrow stream of `sql`, chunk by chunk through `sliced`, with the CPU of its slowest part. */
+/** The Arrow stream of `sql` through `sliced`, read back. */
 const arrowOf = async (sql: string) => {
-  const result = await connection.stream(sql)
-  const columns: Array<ResultColumn> = result
-    .columnNames()
-    .map((name, i) => ({ name, type: result.columnType(i) }))
-  const encoder = makeEncoder("arrow")
-  const parts: Array<Uint8Array> = [encoder.begin(columns)]
-  let slowest = 0
-  let slicedChunks = 0
-  let largest = 0
-  for (;;) {
-    const chunk = await result.fetchChunk()
-    if (chunk === null || chunk.rowCount === 0) break
-    const started = process.cpuUsage()
-    const out = encoder.sliced(chunk, chunk.rowCount)
-    slowest = Math.max(slowest, cpuMs(started))
-    if (!(out instanceof Slices)) {
-      parts.push(out)
-      continue
-    }
-    slicedChunks++
-    const iterator = out.parts()
-    for (;;) {
-      const started = process.cpuUsage()
-      const next = iterator.next()
-      slowest = Math.max(slowest, cpuMs(started))
-      if (next.done) break
-      largest = Math.max(largest, next.value.length)
-      parts.push(next.value)
-    }
-  }
-  parts.push(encoder.end({ rowCount: 0, truncated: false }))
-  return { slicedChunks, slowest, largest, table: tableFromIPC(Buffer.concat(parts)) }
+  const stream = await slicedStream(connection(), sql, "arrow")
+  return { ...stream, table: tableFromIPC(Buffer.concat([stream.begin, stream.rows])) }
 }
 
 /** Rows i = 0..2 of `valueSql` (NULL at i = 1), the value read back as JS. */

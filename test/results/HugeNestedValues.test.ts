@@ -1,9 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { ResultColumn } from "../../src/results/Encoder.js"
-import { makeEncoder } from "../../src/results/Encoders.js"
+import { describe, expect, it } from "vitest"
 import { hugeNestedChars } from "../../src/results/RawVector.js"
-import { Slices } from "../../src/results/StringBytes.js"
-import { type Connection, cpuMs, encode, openDuckDB } from "./encode.js"
+import { encode, fileConnection, hugeUnit, hugeUnitSql, slicedStream } from "./encode.js"
 
 /**
  * A huge value of any type is encoded in parts, not only a VARCHAR or BLOB column (issue 13,
@@ -11,23 +8,14 @@ import { type Connection, cpuMs, encode, openDuckDB } from "./encode.js"
  * many items. The bytes are those of the value encoded whole, which the expected texts below build
  * with JSON.stringify and RFC 4180 quoting.
  */
-let db: Awaited<ReturnType<typeof openDuckDB>>
-let connection: Connection
-beforeAll(async () => {
-  db = await openDuckDB()
-  connection = db.connection
-})
-afterAll(() => db.close())
+const connection = fileConnection()
 
 const formats = ["json", "ndjson", "csv"] as const
 type TextFormat = (typeof formats)[number]
 
-/** 7 bytes a unit, so slice boundaries fall inside `€`: `"`, `/`, a comma, LF, `€`, U+0001. */
-const unit = '"/,\n€\u0001'
-const unitSql = `'"/,' || chr(10) || '€' || chr(1)`
 const units = 500_000
-const huge = unit.repeat(units)
-const hugeSql = `repeat(${unitSql}, ${units})`
+const huge = hugeUnit.repeat(units)
+const hugeSql = `repeat(${hugeUnitSql}, ${units})`
 
 /** A value as JS: its JSON is JSON.stringify's; `text` is what CSV shows before quoting, when not its JSON. */
 interface Value {
@@ -61,42 +49,7 @@ const firstDifference = (actual: Buffer, expected: string): number => {
   return k
 }
 
-/** `sql` through `format`'s `sliced`, chunk by chunk, the CPU of each part measured. */
-const sliced = async (sql: string, format: TextFormat) => {
-  const result = await connection.stream(sql)
-  const columns: Array<ResultColumn> = result
-    .columnNames()
-    .map((name, i) => ({ name, type: result.columnType(i) }))
-  const encoder = makeEncoder(format)
-  const begin = Buffer.from(encoder.begin(columns))
-  const parts: Array<Uint8Array> = []
-  let slowest = 0
-  let slicedChunks = 0
-  let rowCount = 0
-  for (;;) {
-    const chunk = await result.fetchChunk()
-    if (chunk === null || chunk.rowCount === 0) break
-    rowCount += chunk.rowCount
-    const started = process.cpuUsage()
-    const out = encoder.sliced(chunk, chunk.rowCount)
-    slowest = Math.max(slowest, cpuMs(started))
-    if (!(out instanceof Slices)) {
-      parts.push(out)
-      continue
-    }
-    slicedChunks++
-    const iterator = out.parts()
-    for (;;) {
-      const started = process.cpuUsage()
-      const next = iterator.next()
-      slowest = Math.max(slowest, cpuMs(started))
-      if (next.done) break
-      parts.push(next.value)
-    }
-  }
-  const end = encoder.end({ rowCount, truncated: false })
-  return { begin, slicedChunks, parts, slowest, rows: Buffer.concat([...parts, end]) }
-}
+const sliced = (sql: string, format: TextFormat) => slicedStream(connection(), sql, format)
 
 /** Rows i = 0..2 of `valueSql` (NULL at i = 1), and what each is; `::TYPE` at the end casts the column. */
 const cases: ReadonlyArray<readonly [string, string, Value, string?]> = [
@@ -153,7 +106,7 @@ describe("a huge value inside any type", () => {
 
   it.each(formats)("%s: `rows` gives the same bytes in one buffer", async (format) => {
     const [, valueSql, value] = cases[2]!
-    const { bytes, pieces } = await encode(connection, `SELECT 0 AS i, ${valueSql} AS v`, format)
+    const { bytes, pieces } = await encode(connection(), `SELECT 0 AS i, ${valueSql} AS v`, format)
     expect(firstDifference(bytes.subarray(pieces[0]!.length), expectedRows(format, [value]))).toBe(-1)
   })
 })

@@ -3,7 +3,7 @@ import type { ResultColumn } from "../../src/results/Encoder.js"
 import { makeEncoder } from "../../src/results/Encoders.js"
 import { hugeValueBytes } from "../../src/results/RawVector.js"
 import { Slices } from "../../src/results/StringBytes.js"
-import { type Connection, cpuMs, encode, openDuckDB } from "./encode.js"
+import { type Connection, encode, hugeUnit, hugeUnitSql, openDuckDB, timedParts } from "./encode.js"
 
 /**
  * Strings above `hugeValueBytes` are encoded in slices (issue 13, finding 3): `sliced` hands the chunk
@@ -21,9 +21,8 @@ afterAll(() => db.close())
 const formats = ["json", "ndjson", "csv"] as const
 type TextFormat = (typeof formats)[number]
 
-/** 7 bytes a unit, so slice boundaries fall inside `€`: `"`, `/`, a comma, LF, `€`, U+0001. */
-const unit = '"/,\n€\u0001'
-const unitSql = `'"/,' || chr(10) || '€' || chr(1)`
+const unit = hugeUnit
+const unitSql = hugeUnitSql
 
 /**
  * Each format's bytes for rows of (i BIGINT, v `type`), encoded whole by other means; a BLOB's
@@ -67,18 +66,7 @@ const slicedFirstChunk = async (sql: string, format: TextFormat) => {
   const begin = encoder.begin(columns)
   const chunk = (await result.fetchChunk())!
   const out = encoder.sliced(chunk, chunk.rowCount)
-  const parts: Array<Uint8Array> = []
-  let slowest = 0
-  if (out instanceof Slices) {
-    const iterator = out.parts()
-    for (;;) {
-      const started = process.cpuUsage()
-      const next = iterator.next()
-      slowest = Math.max(slowest, cpuMs(started))
-      if (next.done) break
-      parts.push(next.value)
-    }
-  }
+  const { parts, slowest } = out instanceof Slices ? timedParts(out) : { parts: [], slowest: 0 }
   const end = encoder.end({ rowCount: chunk.rowCount, truncated: false })
   return { sliced: out instanceof Slices, parts, slowest, bytes: Buffer.concat([begin, ...parts, end]) }
 }
