@@ -14,40 +14,86 @@ import {
 } from "apache-arrow"
 import type { ArrowColumn } from "./ArrowColumn.js"
 import { selectionBitmap, sourceRow } from "./ArrowSelection.js"
+import { Output } from "./ByteOutput.js"
 import { valueReader } from "./JsonValues.js"
-import { bytesOf } from "./RawVector.js"
+import { bytesOf, type NativeVector, StringItems } from "./RawVector.js"
 import { uuidBytesInto } from "./ScalarText.js"
 import { hugeValue } from "./StringBytes.js"
-import { partsWriter, wholeValue } from "./ValueParts.js"
+import { partsWriter, type WriteParts, wholeValue } from "./ValueParts.js"
 
 /** Arrow columns whose values DuckDB stores differently: converted item by item. */
 
+/** A huge text left to be written into the batch later, `length` bytes of it. */
+interface LaterText {
+  readonly length: number
+  readonly fill: (data: Uint8Array, at: number) => Generator<void, void, undefined>
+}
+
+/** Item `row`'s text written into `data` from `at`, a part per step. */
+function* fillFrom(
+  data: Uint8Array,
+  at: number,
+  write: WriteParts,
+  row: number
+): Generator<void, void, undefined> {
+  const out = new Output()
+  for (const part of write(out, row)) {
+    data.set(part, at)
+    at += part.length
+    yield
+  }
+  data.set(out.take(), at)
+}
+
+/**
+ * The length of a huge value's text without making it, for the types where that is cheap: a BIT's
+ * is its bit count (eight a byte after the first, less the padding the first byte counts).
+ */
+const textLength = (duckdbType: DuckDBType) =>
+  duckdbType.typeId === DuckDBTypeId.BIT
+    ? (vector: NativeVector, size: number, row: number): number => {
+        const items = new StringItems(vector, size)
+        return 8 * (items.lengthAt(row) - 1) - items.rangeReader(row)(0, 1)[0]!
+      }
+    : undefined
+
 /**
  * Types Arrow has no match for: the value's text (what CSV shows), as Utf8. A huge value's text (its
- * reader throws `hugeValue`) is made from its parts (ValueParts.ts), whole.
+ * reader throws `hugeValue`) is made from its parts (ValueParts.ts): a BIT's later, a part per step
+ * (`later`), as its length is known beforehand; any other's (a UNION's) whole, at once.
  */
 export const textColumn = (duckdbType: DuckDBType): ArrowColumn => {
   const reader = valueReader(duckdbType)
   const parts = partsWriter(duckdbType, "text")
+  const lengthOf = textLength(duckdbType)
   const type = new Utf8()
   return {
     type,
-    build: (vector, size, selection) => {
+    build: (vector, size, selection, later) => {
       const item = reader.text(vector, size)
       const { count } = selection
       const offsets = new Int32Array(count + 1)
-      const pieces: Array<Uint8Array> = []
+      const pieces: Array<Uint8Array | LaterText> = []
       const bits = new Uint8Array(Math.ceil(count / 8))
       let nullCount = 0
       let total = 0
+      let deferred = false
       for (let k = 0; k < count; k++) {
         const row = sourceRow(selection, k)
-        let text: string | Uint8Array | null
+        let text: string | Uint8Array | LaterText | null
         try {
           text = item(row)
         } catch (error) {
           if (error !== hugeValue || parts === undefined) throw error
-          text = wholeValue(parts(vector, size), row)
+          const write = parts(vector, size)
+          text =
+            lengthOf === undefined
+              ? wholeValue(write, row)
+              : {
+                  length: lengthOf(vector, size, row),
+                  fill: (data: Uint8Array, at: number) => fillFrom(data, at, write, row)
+                }
+          deferred ||= lengthOf !== undefined
         }
         if (text === null) nullCount++
         else {
@@ -58,7 +104,18 @@ export const textColumn = (duckdbType: DuckDBType): ArrowColumn => {
         }
         offsets[k + 1] = total
       }
-      const data = Buffer.concat(pieces, total)
+      let data: Uint8Array
+      if (!deferred) data = Buffer.concat(pieces as Array<Uint8Array>, total)
+      else {
+        // Not zeroed: every byte is written, the huge texts' by `later`.
+        data = Buffer.allocUnsafe(total)
+        let at = 0
+        for (const piece of pieces) {
+          if (piece instanceof Uint8Array) data.set(piece, at)
+          else later.push(piece.fill(data, at))
+          at += piece.length
+        }
+      }
       return makeData({
         type,
         length: count,
