@@ -16,7 +16,7 @@ import type { ArrowColumn } from "./ArrowColumn.js"
 import { selectionBitmap, sourceRow } from "./ArrowSelection.js"
 import { Output } from "./ByteOutput.js"
 import { valueReader } from "./JsonValues.js"
-import { bytesOf, type NativeVector, StringItems } from "./RawVector.js"
+import { bytesOf, type NativeVector, StringItems, structChild } from "./RawVector.js"
 import { uuidBytesInto } from "./ScalarText.js"
 import { hugeValue } from "./StringBytes.js"
 import { partsWriter, type WriteParts, wholeValue } from "./ValueParts.js"
@@ -45,22 +45,43 @@ function* fillFrom(
   data.set(out.take(), at)
 }
 
+/** Item `row`'s text length, when it can be known without making the text. */
+type TextLength = (vector: NativeVector, size: number, row: number) => number | undefined
+
 /**
  * The length of a huge value's text without making it, for the types where that is cheap: a BIT's
- * is its bit count (eight a byte after the first, less the padding the first byte counts).
+ * is its bit count (eight a byte after the first, less the padding the first byte counts), a
+ * VARCHAR's its bytes, a BLOB's base64 four characters per three bytes; a UNION's its member's.
  */
-const textLength = (duckdbType: DuckDBType) =>
-  duckdbType.typeId === DuckDBTypeId.BIT
-    ? (vector: NativeVector, size: number, row: number): number => {
+const textLength = (duckdbType: DuckDBType): TextLength | undefined => {
+  switch (duckdbType.typeId) {
+    case DuckDBTypeId.BIT:
+      return (vector, size, row) => {
         const items = new StringItems(vector, size)
         return 8 * (items.lengthAt(row) - 1) - items.rangeReader(row)(0, 1)[0]!
       }
-    : undefined
+    case DuckDBTypeId.VARCHAR:
+      return (vector, size, row) => new StringItems(vector, size).lengthAt(row)
+    case DuckDBTypeId.BLOB:
+      return (vector, size, row) => 4 * Math.ceil(new StringItems(vector, size).lengthAt(row) / 3)
+    case DuckDBTypeId.UNION: {
+      const members = duckdbType.memberTypes.map(textLength)
+      // Child 0 of a UNION vector holds each item's tag; member k is child k + 1.
+      return (vector, size, row) => {
+        const tag = bytesOf(structChild(vector, 0), size, 1)[row]!
+        return members[tag]?.(structChild(vector, tag + 1), size, row)
+      }
+    }
+    default:
+      return undefined
+  }
+}
 
 /**
  * Types Arrow has no match for: the value's text (what CSV shows), as Utf8. A huge value's text (its
- * reader throws `hugeValue`) is made from its parts (ValueParts.ts): a BIT's later, a part per step
- * (`later`), as its length is known beforehand; any other's (a UNION's) whole, at once.
+ * reader throws `hugeValue`) is made from its parts (ValueParts.ts): later, a part per step
+ * (`later`), when its length is known beforehand (`textLength`); otherwise (a UNION of a huge
+ * nested value) whole, at once.
  */
 export const textColumn = (duckdbType: DuckDBType): ArrowColumn => {
   const reader = valueReader(duckdbType)
@@ -86,14 +107,12 @@ export const textColumn = (duckdbType: DuckDBType): ArrowColumn => {
         } catch (error) {
           if (error !== hugeValue || parts === undefined) throw error
           const write = parts(vector, size)
+          const length = lengthOf?.(vector, size, row)
           text =
-            lengthOf === undefined
+            length === undefined
               ? wholeValue(write, row)
-              : {
-                  length: lengthOf(vector, size, row),
-                  fill: (data: Uint8Array, at: number) => fillFrom(data, at, write, row)
-                }
-          deferred ||= lengthOf !== undefined
+              : { length, fill: (data: Uint8Array, at: number) => fillFrom(data, at, write, row) }
+          deferred ||= length !== undefined
         }
         if (text === null) nullCount++
         else {

@@ -4,7 +4,7 @@ import { fileConnection, hugeUnit, hugeUnitSql, slicedStream } from "./encode.js
 
 /**
  * Arrow copies a huge VARCHAR or BLOB (anywhere: a column, a list item, a struct field, a map value)
- * out of DuckDB, and writes a huge BIT's text, a slice per step and hands the batch over a part at a time (issue 13, finding 3):
+ * out of DuckDB, and writes a huge BIT's or UNION's text, a slice per step and hands the batch over a part at a time (issue 13, finding 3):
  * copied whole, 300 MB held the event loop for 1.4 s. Read back, the values are the ones queried.
  */
 const connection = fileConnection()
@@ -48,6 +48,13 @@ const cases: ReadonlyArray<readonly [string, string, (v: unknown) => unknown, un
     `[(repeat('1101', ${units}) || '011')::BIT, '01'::BIT]`,
     (v) => [...(v as Iterable<unknown>)],
     [`${"1101".repeat(units)}011`, "01"]
+  ],
+  ["a UNION whose member is a huge string (as its text)", `union_value(s := ${hugeSql})`, (v) => v, huge],
+  [
+    "a UNION whose member is a huge BLOB (its base64)",
+    `union_value(b := unhex(repeat('${blobHex}', ${units})))::UNION(s VARCHAR, b BLOB)`,
+    (v) => v,
+    hugeBlob.toString("base64")
   ],
   [
     "a MAP with a huge string value",
