@@ -14,38 +14,127 @@ import {
 } from "apache-arrow"
 import type { ArrowColumn } from "./ArrowColumn.js"
 import { selectionBitmap, sourceRow } from "./ArrowSelection.js"
+import { Output } from "./ByteOutput.js"
 import { valueReader } from "./JsonValues.js"
-import { bytesOf } from "./RawVector.js"
+import { bytesOf, type NativeVector, StringItems, structChild } from "./RawVector.js"
 import { uuidBytesInto } from "./ScalarText.js"
+import { hugeValue } from "./StringBytes.js"
+import { partsWriter, type WriteParts, wholeValue } from "./ValueParts.js"
 
 /** Arrow columns whose values DuckDB stores differently: converted item by item. */
 
-/** Types Arrow has no match for: the value's text (what CSV shows), as Utf8. */
+/** A huge text left to be written into the batch later, `length` bytes of it. */
+interface LaterText {
+  readonly length: number
+  readonly fill: (data: Uint8Array, at: number) => Generator<void, void, undefined>
+}
+
+/** Item `row`'s text written into `data` from `at`, a part per step. */
+function* fillFrom(
+  data: Uint8Array,
+  at: number,
+  write: WriteParts,
+  row: number
+): Generator<void, void, undefined> {
+  const out = new Output()
+  for (const part of write(out, row)) {
+    data.set(part, at)
+    at += part.length
+    yield
+  }
+  data.set(out.take(), at)
+}
+
+/** Item `row`'s text length, when it can be known without making the text. */
+type TextLength = (vector: NativeVector, size: number, row: number) => number | undefined
+
+/**
+ * The length of a huge value's text without making it, for the types where that is cheap: a BIT's
+ * is its bit count (eight a byte after the first, less the padding the first byte counts), a
+ * VARCHAR's its bytes, a BLOB's base64 four characters per three bytes; a UNION's its member's.
+ */
+const textLength = (duckdbType: DuckDBType): TextLength | undefined => {
+  switch (duckdbType.typeId) {
+    case DuckDBTypeId.BIT:
+      return (vector, size, row) => {
+        const items = new StringItems(vector, size)
+        return 8 * (items.lengthAt(row) - 1) - items.rangeReader(row)(0, 1)[0]!
+      }
+    case DuckDBTypeId.VARCHAR:
+      return (vector, size, row) => new StringItems(vector, size).lengthAt(row)
+    case DuckDBTypeId.BLOB:
+      return (vector, size, row) => 4 * Math.ceil(new StringItems(vector, size).lengthAt(row) / 3)
+    case DuckDBTypeId.UNION: {
+      const members = duckdbType.memberTypes.map(textLength)
+      // Child 0 of a UNION vector holds each item's tag; member k is child k + 1.
+      return (vector, size, row) => {
+        const tag = bytesOf(structChild(vector, 0), size, 1)[row]!
+        return members[tag]?.(structChild(vector, tag + 1), size, row)
+      }
+    }
+    default:
+      return undefined
+  }
+}
+
+/**
+ * Types Arrow has no match for: the value's text (what CSV shows), as Utf8. A huge value's text (its
+ * reader throws `hugeValue`) is made from its parts (ValueParts.ts): later, a part per step
+ * (`later`), when its length is known beforehand (`textLength`); otherwise (a UNION of a huge
+ * nested value) whole, at once.
+ */
 export const textColumn = (duckdbType: DuckDBType): ArrowColumn => {
   const reader = valueReader(duckdbType)
+  const parts = partsWriter(duckdbType, "text")
+  const lengthOf = textLength(duckdbType)
   const type = new Utf8()
   return {
     type,
-    build: (vector, size, selection) => {
+    build: (vector, size, selection, later) => {
       const item = reader.text(vector, size)
       const { count } = selection
       const offsets = new Int32Array(count + 1)
-      const pieces: Array<Buffer> = []
+      const pieces: Array<Uint8Array | LaterText> = []
       const bits = new Uint8Array(Math.ceil(count / 8))
       let nullCount = 0
       let total = 0
+      let deferred = false
       for (let k = 0; k < count; k++) {
-        const text = item(sourceRow(selection, k))
+        const row = sourceRow(selection, k)
+        let text: string | Uint8Array | LaterText | null
+        try {
+          text = item(row)
+        } catch (error) {
+          if (error !== hugeValue || parts === undefined) throw error
+          const write = parts(vector, size)
+          const length = lengthOf?.(vector, size, row)
+          text =
+            length === undefined
+              ? wholeValue(write, row)
+              : { length, fill: (data: Uint8Array, at: number) => fillFrom(data, at, write, row) }
+          deferred ||= length !== undefined
+        }
         if (text === null) nullCount++
         else {
           bits[k >> 3]! |= 1 << (k & 7)
-          const bytes = Buffer.from(text, "utf8")
+          const bytes = typeof text === "string" ? Buffer.from(text, "utf8") : text
           pieces.push(bytes)
           total += bytes.length
         }
         offsets[k + 1] = total
       }
-      const data = Buffer.concat(pieces, total)
+      let data: Uint8Array
+      if (!deferred) data = Buffer.concat(pieces as Array<Uint8Array>, total)
+      else {
+        // Not zeroed: every byte is written, the huge texts' by `later`.
+        data = Buffer.allocUnsafe(total)
+        let at = 0
+        for (const piece of pieces) {
+          if (piece instanceof Uint8Array) data.set(piece, at)
+          else later.push(piece.fill(data, at))
+          at += piece.length
+        }
+      }
       return makeData({
         type,
         length: count,

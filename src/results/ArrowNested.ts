@@ -52,14 +52,14 @@ export const listColumn = (item: ArrowColumn): ArrowColumn => {
   const type = new List(fieldOf("item", item))
   return {
     type,
-    build: (vector, size, selection) => {
+    build: (vector, size, selection, later) => {
       const { entries, bitmap, offsets, child } = listLayout(vector, size, selection)
       return makeData({
         type,
         length: selection.count,
         ...bitmap,
         valueOffsets: offsets,
-        child: item.build(entries.child, entries.childSize, child)
+        child: item.build(entries.child, entries.childSize, child, later)
       })
     }
   }
@@ -69,7 +69,7 @@ export const arrayColumn = (item: ArrowColumn, length: number): ArrowColumn => {
   const type = new FixedSizeList(length, fieldOf("item", item))
   return {
     type,
-    build: (vector, size, selection) => {
+    build: (vector, size, selection, later) => {
       const { count, indices, start } = selection
       let child: Selection = rangeSelection(start * length, count * length)
       if (indices !== null) {
@@ -83,7 +83,7 @@ export const arrayColumn = (item: ArrowColumn, length: number): ArrowColumn => {
         type,
         length: count,
         ...selectionBitmap(vector, size, selection),
-        child: item.build(arrayChild(vector), size * length, child)
+        child: item.build(arrayChild(vector), size * length, child, later)
       })
     }
   }
@@ -96,12 +96,12 @@ export const structColumn = (
   const type = new Struct(fields.map((field, k) => fieldOf(names[k]!, field)))
   return {
     type,
-    build: (vector, size, selection) =>
+    build: (vector, size, selection, later) =>
       makeData({
         type,
         length: selection.count,
         ...selectionBitmap(vector, size, selection),
-        children: fields.map((field, k) => field.build(structChild(vector, k), size, selection))
+        children: fields.map((field, k) => field.build(structChild(vector, k), size, selection, later))
       })
   }
 }
@@ -112,15 +112,15 @@ export const mapColumn = (key: ArrowColumn, value: ArrowColumn): ArrowColumn => 
   const type = new Map_(new Field("entries", entriesType, false))
   return {
     type,
-    build: (vector, size, selection) => {
+    build: (vector, size, selection, later) => {
       const { entries, bitmap, offsets, child } = listLayout(vector, size, selection)
       const entryStruct = makeData({
         type: entriesType,
         length: child.count,
         nullCount: 0,
         children: [
-          key.build(structChild(entries.child, 0), entries.childSize, child),
-          value.build(structChild(entries.child, 1), entries.childSize, child)
+          key.build(structChild(entries.child, 0), entries.childSize, child, later),
+          value.build(structChild(entries.child, 1), entries.childSize, child, later)
         ]
       })
       return makeData({ type, length: selection.count, ...bitmap, valueOffsets: offsets, child: entryStruct })

@@ -1,23 +1,12 @@
 import type { DuckDBDataChunk } from "@duckdb/node-api"
-import { type ColumnWriter, columnWriter, type Dialect, type FieldWriter } from "./ByteColumns.js"
+import { type ColumnWriter, columnWriter, type FieldWriter } from "./ByteColumns.js"
 import { Output } from "./ByteOutput.js"
 import type { ResultColumn, ResultEncoder, ResultError, ResultSummary } from "./Encoder.js"
 import { contentTypeOf } from "./Format.js"
 import { chunkColumn } from "./RawVector.js"
-import {
-  drain,
-  type HugeItems,
-  hugeItems,
-  hugeValue,
-  isHuge,
-  markerUnlessCut,
-  partBytes,
-  type SliceableColumn,
-  Slices,
-  sliceableColumns,
-  valueSlices
-} from "./StringBytes.js"
+import { drain, hugeValue, markerUnlessCut, partBytes, Slices } from "./StringBytes.js"
 import { csvField, errorJson, uniqueNames } from "./TextEncoders.js"
+import { type BindWriteParts, boundParts, hugeField, partsWriter, type WriteParts } from "./ValueParts.js"
 
 const empty = new Uint8Array(0)
 const comma = 0x2c
@@ -26,28 +15,25 @@ const comma = 0x2c
 const guessPerColumn = 12
 
 /**
- * The rows of a chunk that holds a huge value (a writer threw `hugeValue`), as the encoder's own loop writes them (`before`
- * each field, `after` each row), but with each huge value in slices and a part handed over
- * whenever `partBytes` are pending.
+ * The rows of a chunk that holds a huge value (a writer threw `hugeValue`), as the encoder's own loop
+ * writes them (`before` each field, `after` each row), but with each huge value in parts and a part
+ * handed over whenever `partBytes` are pending.
  */
 function* slicedRows(
   out: Output,
   n: number,
   fields: ReadonlyArray<FieldWriter>,
-  huge: ReadonlyArray<HugeItems | undefined>,
-  dialect: Dialect,
+  parts: ReadonlyArray<WriteParts | undefined>,
   before: (c: number) => void,
   after: () => void
 ): Generator<Uint8Array> {
   for (let row = 0; row < n; row++) {
     for (let c = 0; c < fields.length; c++) {
       before(c)
-      const value = huge[c]
-      if (isHuge(value, row)) {
-        yield out.take()
-        yield* valueSlices(dialect, value, row)
-      } else {
+      try {
         fields[c]!(out, row)
+      } catch (error) {
+        yield* hugeField(error, parts[c], out, row)
       }
     }
     after()
@@ -61,12 +47,12 @@ export class CsvEncoder implements ResultEncoder {
   readonly format = "csv"
   readonly mediaType = contentTypeOf("csv")
   private writers: ReadonlyArray<ColumnWriter> = []
-  private sliceable: ReadonlyArray<SliceableColumn> = []
+  private parts: ReadonlyArray<BindWriteParts | undefined> = []
   private readonly out = new Output()
 
   begin(columns: ReadonlyArray<ResultColumn>): Uint8Array {
     this.writers = columns.map((column) => columnWriter(column, "csv"))
-    this.sliceable = sliceableColumns(columns)
+    this.parts = columns.map((column) => partsWriter(column.type, "csv"))
     return Buffer.from(`${columns.map((column) => csvField(column.name, false)).join(",")}\r\n`, "utf8")
   }
 
@@ -100,7 +86,7 @@ export class CsvEncoder implements ResultEncoder {
         out.byte(0x0d)
         out.byte(0x0a)
       }
-      return new Slices(slicedRows(out, n, fields, hugeItems(chunk, this.sliceable), "csv", before, after))
+      return new Slices(slicedRows(out, n, fields, boundParts(chunk, this.parts), before, after))
     }
     return out.take()
   }
@@ -121,13 +107,13 @@ export class NdjsonEncoder implements ResultEncoder {
   private writers: ReadonlyArray<ColumnWriter> = []
   /** `{"a":` for the first column, `,"b":` for the others. */
   private keys: ReadonlyArray<Buffer> = []
-  private sliceable: ReadonlyArray<SliceableColumn> = []
+  private parts: ReadonlyArray<BindWriteParts | undefined> = []
   private readonly out = new Output()
   private slices: Slices | undefined
 
   begin(columns: ReadonlyArray<ResultColumn>): Uint8Array {
     this.writers = columns.map((column) => columnWriter(column, "json"))
-    this.sliceable = sliceableColumns(columns)
+    this.parts = columns.map((column) => partsWriter(column.type, "json"))
     this.keys = uniqueNames(columns.map((column) => column.name)).map((name, c) =>
       Buffer.from(`${c === 0 ? "{" : ","}${JSON.stringify(name)}:`, "utf8")
     )
@@ -164,9 +150,7 @@ export class NdjsonEncoder implements ResultEncoder {
         out.byte(0x7d)
         out.byte(0x0a)
       }
-      this.slices = new Slices(
-        slicedRows(out, n, fields, hugeItems(chunk, this.sliceable), "json", before, after)
-      )
+      this.slices = new Slices(slicedRows(out, n, fields, boundParts(chunk, this.parts), before, after))
       return this.slices
     }
     return out.take()

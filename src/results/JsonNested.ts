@@ -6,7 +6,16 @@ import {
   DuckDBTypeId,
   type DuckDBUnionType
 } from "@duckdb/node-api"
-import { arrayChild, bytesOf, ListEntries, type NativeVector, structChild, validityOf } from "./RawVector.js"
+import {
+  arrayChild,
+  bytesOf,
+  hugeNestedChars,
+  ListEntries,
+  type NativeVector,
+  structChild,
+  validityOf
+} from "./RawVector.js"
+import { hugeValue } from "./StringBytes.js"
 import { isNull, type JsonItem, type ValueReader } from "./ValueReader.js"
 
 /**
@@ -15,6 +24,10 @@ import { isNull, type JsonItem, type ValueReader } from "./ValueReader.js"
  * `{"key":…,"value":…}` — the shape depends on the column's type, never on the values; UNION → the
  * value of its member (the tag is not repeated). In CSV a nested value is its JSON text, except UNION
  * whose text is its member's.
+ *
+ * A value whose JSON grows beyond `hugeNestedChars`, or that holds a huge string (its reader throws),
+ * throws `hugeValue` before anything of it is written: the encoder writes it in slices instead
+ * (ValueParts.ts writes the same bytes in parts).
  */
 export const nestedReader = (type: DuckDBType, readerOf: (type: DuckDBType) => ValueReader): ValueReader => {
   switch (type.typeId) {
@@ -46,7 +59,10 @@ const jsonOnly = (json: BindJson): ValueReader => ({
 const sequence = (item: JsonItem, start: number, length: number): string => {
   if (length === 0) return "[]"
   let out = `[${item(start)}`
-  for (let k = 1; k < length; k++) out += `,${item(start + k)}`
+  for (let k = 1; k < length; k++) {
+    out += `,${item(start + k)}`
+    if (out.length > hugeNestedChars) throw hugeValue
+  }
   return `${out}]`
 }
 
@@ -76,7 +92,10 @@ const structJson = (type: DuckDBStructType, readerOf: (type: DuckDBType) => Valu
     return (i) => {
       if (isNull(validity, i)) return "null"
       let out = ""
-      for (let k = 0; k < items.length; k++) out += keys[k]! + items[k]!(i)
+      for (let k = 0; k < items.length; k++) {
+        out += keys[k]! + items[k]!(i)
+        if (out.length > hugeNestedChars) throw hugeValue
+      }
       return `${out}}`
     }
   }
@@ -101,6 +120,7 @@ const mapJson = (type: DuckDBMapType, readerOf: (type: DuckDBType) => ValueReade
         out += asObject
           ? `${j === start ? "{" : ","}${key(j)}:${value(j)}`
           : `${j === start ? "[" : ","}{"key":${key(j)},"value":${value(j)}}`
+        if (out.length > hugeNestedChars) throw hugeValue
       }
       return out + (asObject ? "}" : "]")
     }

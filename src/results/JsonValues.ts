@@ -2,6 +2,8 @@ import { type DuckDBType, DuckDBTypeId, DuckDBVector } from "@duckdb/node-api"
 import { nestedReader } from "./JsonNested.js"
 import { temporalReader, timestampReader } from "./JsonTemporal.js"
 import {
+  hugeBitBytes,
+  hugeValueBytes,
   int64At,
   int128At,
   type NativeVector,
@@ -27,7 +29,7 @@ import {
   uuidText
 } from "./ScalarText.js"
 import { hugeValue } from "./StringBytes.js"
-import { fromText, isNull, type JsonItem, type ValueReader, withJson } from "./ValueReader.js"
+import { fromText, isNull, type ValueReader, withJson } from "./ValueReader.js"
 
 const typed =
   <A extends ArrayLike<number>>(view: (vector: NativeVector, size: number) => A) =>
@@ -115,46 +117,42 @@ const typedDecimal = (bytesPerItem: 2 | 4, scale: number) => (vector: NativeVect
   return (i: number) => decimalText(values[i]!, scale)
 }
 
+/**
+ * A VARCHAR above `hugeValueBytes` throws `hugeValue` (before anything of it is written), so that
+ * the encoder writes its chunk in slices (ValueParts.ts), wherever the string is: a column, a list
+ * item, a struct field, a union member.
+ */
 const varcharReader: ValueReader = {
   plain: false,
   text: (vector, size) => {
     const items = new StringItems(vector, size)
     const validity = items.validity
-    return (i) => (isNull(validity, i) ? null : items.stringAt(i))
+    return (i) => {
+      if (isNull(validity, i)) return null
+      if (items.isHugeAt(i)) throw hugeValue
+      return items.stringAt(i)
+    }
   },
   json: (vector, size) => {
-    const items = new StringItems(vector, size)
-    const validity = items.validity
-    return (i) => (isNull(validity, i) ? "null" : JSON.stringify(items.stringAt(i)))
-  }
-}
-
-/**
- * VARCHAR and BLOB as JSON for the JSON format's own columns: a value above `hugeValueBytes` throws
- * `hugeValue`, and the encoder encodes the chunk in slices (StringBytes.ts). Nested values and other
- * formats read them with `varcharReader` and `readers.blob`, which never throw.
- */
-const slicingJson =
-  (json: (items: StringItems, i: number) => string) =>
-  (vector: NativeVector, size: number): JsonItem => {
     const items = new StringItems(vector, size)
     const validity = items.validity
     return (i) => {
       if (isNull(validity, i)) return "null"
       if (items.isHugeAt(i)) throw hugeValue
-      return json(items, i)
+      return JSON.stringify(items.stringAt(i))
     }
   }
+}
 
-export const slicingVarcharJson = slicingJson((items, i) => JSON.stringify(items.stringAt(i)))
-
-export const slicingBlobJson = slicingJson((items, i) => `"${base64Text(items.bytesAt(i))}"`)
-
-const bytesReader = (format: (bytes: Uint8Array) => string, quoted: boolean) =>
+/** BLOB and BIT: their text from the bytes; above `maxBytes` the item throws `hugeValue` as a VARCHAR does. */
+const bytesReader = (format: (bytes: Uint8Array) => string, maxBytes: number) =>
   fromText((vector, size) => {
     const items = new StringItems(vector, size)
-    return (i) => format(items.bytesAt(i))
-  }, quoted)
+    return (i) => {
+      if (items.lengthAt(i) > maxBytes) throw hugeValue
+      return format(items.bytesAt(i))
+    }
+  }, true)
 
 const bignumReader = withJson(
   (vector, size) => {
@@ -237,8 +235,8 @@ const readers = {
   uhugeint: int128Reader(false),
   float: floatReader(4),
   double: floatReader(8),
-  blob: bytesReader(base64Text, true),
-  bit: bytesReader(bitText, true)
+  blob: bytesReader(base64Text, hugeValueBytes),
+  bit: bytesReader(bitText, hugeBitBytes)
 }
 
 /**

@@ -41,6 +41,17 @@ const twoTo32 = 4294967296
  */
 export const hugeValueBytes = 64 * 1024
 
+/** A BIT above this many bytes is encoded in slices: eight characters of text a byte. */
+export const hugeBitBytes = hugeValueBytes / 8
+
+/**
+ * A nested value (LIST, ARRAY, STRUCT, MAP) whose JSON grows beyond this many characters while it is
+ * built is encoded in slices too (ValueParts.ts): a list of millions of numbers is as huge as one
+ * string. Larger than `hugeValueBytes` because such values are common (a list aggregate) and the
+ * sliced path costs more per item; a value of this size takes a few milliseconds whole.
+ */
+export const hugeNestedChars = 256 * 1024
+
 /**
  * The signed 64-bit integer at item `index` of a `uint32sOf(…, 2)` view, as a number when it is
  * within ±(2^53−1), else `undefined` so the caller takes the exact BigInt path.

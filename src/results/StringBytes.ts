@@ -1,6 +1,4 @@
-import { type DuckDBDataChunk, type DuckDBType, DuckDBTypeId } from "@duckdb/node-api"
-import { Output } from "./ByteOutput.js"
-import { chunkColumn, isValid, StringItems } from "./RawVector.js"
+import type { Output } from "./ByteOutput.js"
 import { base64Text } from "./ScalarText.js"
 
 /**
@@ -10,7 +8,8 @@ import { base64Text } from "./ScalarText.js"
  * `sliceBytes` at a time and the transport yields to the event loop between slices. Escaping is per
  * byte, so a slice boundary anywhere gives the same bytes as the whole value. Each slice is read
  * from DuckDB on its own (`read`), so no step copies the whole value either. A huge BLOB goes the
- * same way as its base64 (`base64Slices`).
+ * same way as its base64 (`base64Parts`), a huge BIT as its text (`bitParts`); ValueParts.ts puts
+ * them together for values of every type.
  */
 const sliceBytes = 64 * 1024
 
@@ -19,7 +18,6 @@ const quote = 0x22
 const backslash = 0x5c
 const cr = 0x0d
 const lf = 0x0a
-const empty = new Uint8Array(0)
 
 const csvNeedsQuotesIn = (bytes: Uint8Array, start: number, end: number): boolean => {
   for (let i = start; i < end; i++) {
@@ -29,7 +27,8 @@ const csvNeedsQuotesIn = (bytes: Uint8Array, start: number, end: number): boolea
   return false
 }
 
-const csvNeedsQuotes = (bytes: Uint8Array): boolean => csvNeedsQuotesIn(bytes, 0, bytes.length)
+/** `bytes` hold a comma, quote or line break: the CSV field they are in needs quotes. */
+export const csvNeedsQuotes = (bytes: Uint8Array): boolean => csvNeedsQuotesIn(bytes, 0, bytes.length)
 
 /** The inside of a quoted CSV field from bytes [start, end): quotes doubled. */
 const csvQuotedIn = (out: Output, bytes: Uint8Array, start: number, end: number): void => {
@@ -39,7 +38,7 @@ const csvQuotedIn = (out: Output, bytes: Uint8Array, start: number, end: number)
   }
 }
 
-const csvQuoted = (out: Output, bytes: Uint8Array): void => csvQuotedIn(out, bytes, 0, bytes.length)
+export const csvQuoted = (out: Output, bytes: Uint8Array): void => csvQuotedIn(out, bytes, 0, bytes.length)
 
 export const csvString = (out: Output, bytes: Uint8Array): void => csvStringIn(out, bytes, 0, bytes.length)
 
@@ -91,12 +90,18 @@ export const jsonStringIn = (out: Output, bytes: Uint8Array, start: number, end:
   out.byte(quote)
 }
 
-/** Reads bytes [start, end) of a huge value. */
-type Read = (start: number, end: number) => Uint8Array
+/** Reads bytes [start, end) of a huge value, as a copy the caller owns. */
+export type Read = (start: number, end: number) => Uint8Array
+
+/**
+ * The parts of a value: each step writes into `out` (after what is pending there) and hands over
+ * `out.take()` or a copy of its own; the caller owns every part (the transport may keep it after the
+ * chunk is gone). What a step leaves pending in `out` the caller writes on with.
+ */
+export type Parts = Generator<Uint8Array, void, undefined>
 
 /** A huge string as JSON, one slice of its bytes per part. */
-function* jsonSlices(length: number, read: Read): Generator<Uint8Array> {
-  const out = new Output()
+export function* jsonStringParts(out: Output, length: number, read: Read): Parts {
   out.byte(quote)
   for (let start = 0; start < length; start += sliceBytes) {
     const end = Math.min(start + sliceBytes, length)
@@ -106,29 +111,11 @@ function* jsonSlices(length: number, read: Read): Generator<Uint8Array> {
   }
 }
 
-/**
- * A huge string as a CSV field. Whether it needs quotes is known only at its end, so the test runs
- * first, a slice per part (empty parts). Every part is a copy the caller owns: the transport may keep
- * it after the chunk it comes from is gone.
- */
-function* csvSlices(length: number, read: Read): Generator<Uint8Array> {
-  let quoted = false
-  for (let start = 0; start < length && !quoted; start += sliceBytes) {
-    quoted = csvNeedsQuotes(read(start, Math.min(start + sliceBytes, length)))
-    yield empty
-  }
-  const out = new Output()
-  if (quoted) out.byte(quote)
-  for (let start = 0; start < length; start += sliceBytes) {
-    const end = Math.min(start + sliceBytes, length)
-    if (!quoted) {
-      yield read(start, end)
-      continue
-    }
-    csvQuoted(out, read(start, end))
-    if (end === length) out.byte(quote)
-    yield out.take()
-  }
+/** A huge string's bytes as they are (CSV text before quoting), one slice per part. */
+export function* rawParts(out: Output, length: number, read: Read): Parts {
+  yield out.take()
+  for (let start = 0; start < length; start += sliceBytes)
+    yield read(start, Math.min(start + sliceBytes, length))
 }
 
 /**
@@ -137,32 +124,40 @@ function* csvSlices(length: number, read: Read): Generator<Uint8Array> {
  */
 const blobSliceBytes = 48 * 1024
 
-/**
- * A huge BLOB as base64, quoted in JSON. CSV never quotes it: base64 holds no comma, quote or line
- * break, and a huge value is not empty. Each part is a copy the caller owns.
- */
-function* base64Slices(quoted: boolean, length: number, read: Read): Generator<Uint8Array> {
+/** A huge BLOB as base64, quoted in JSON (CSV never quotes it: base64 holds no comma, quote or line break). */
+export function* base64Parts(out: Output, quoted: boolean, length: number, read: Read): Parts {
+  if (quoted) out.byte(quote)
   for (let start = 0; start < length; start += blobSliceBytes) {
     const end = Math.min(start + blobSliceBytes, length)
-    const open = quoted && start === 0 ? '"' : ""
-    const close = quoted && end === length ? '"' : ""
-    yield Buffer.from(`${open}${base64Text(read(start, end))}${close}`, "latin1")
+    out.ascii(base64Text(read(start, end)))
+    if (quoted && end === length) out.byte(quote)
+    yield out.take()
   }
 }
 
-/** A column whose values may be huge (VARCHAR, JSON, BLOB), in one chunk. */
-export interface HugeItems {
-  readonly items: StringItems
-  readonly blob: boolean
-}
+/** BIT bytes per slice: 64 Ki characters of text. */
+const bitSliceBytes = sliceBytes / 8
 
-/** Item `row` of `huge`, a huge string or BLOB, as CSV or JSON in parts. */
-export const valueSlices = (dialect: "csv" | "json", huge: HugeItems, row: number): Generator<Uint8Array> => {
-  const { items, blob } = huge
-  const length = items.lengthAt(row)
-  const read = items.rangeReader(row)
-  if (blob) return base64Slices(dialect === "json", length, read)
-  return dialect === "csv" ? csvSlices(length, read) : jsonSlices(length, read)
+/**
+ * A huge BIT as its text of 0s and 1s, quoted in JSON: byte 0 counts the padding bits at the top of
+ * byte 1, which the text leaves out (as `bitText` does).
+ */
+export function* bitParts(out: Output, quoted: boolean, length: number, read: Read): Parts {
+  if (quoted) out.byte(quote)
+  let padding = read(0, 1)[0]!
+  for (let start = 1; start < length; start += bitSliceBytes) {
+    const end = Math.min(start + bitSliceBytes, length)
+    const bytes = read(start, end)
+    const buffer = out.ensure(8 * bytes.length)
+    let at = out.length
+    for (const byte of bytes) {
+      for (let bit = 7 - padding; bit >= 0; bit--) buffer[at++] = 48 + ((byte >> bit) & 1)
+      padding = 0
+    }
+    out.length = at
+    if (quoted && end === length) out.byte(quote)
+    yield out.take()
+  }
 }
 
 /**
@@ -190,9 +185,11 @@ export const markerUnlessCut = (slices: Slices | undefined, marker: () => Uint8A
   slices !== undefined && !slices.finished ? new Uint8Array(0) : marker()
 
 /**
- * Thrown by a writer that meets a huge value on the ordinary path; the encoder drops what it wrote
- * of the chunk and starts it again in slices. The ordinary path thus pays one length comparison per
- * VARCHAR value and nothing per chunk. One instance: it is a signal, never seen outside an encoder.
+ * Thrown by a reader or writer that meets a huge value on the ordinary path (a string, BLOB or BIT
+ * above its threshold, or a nested value whose text grows beyond `hugeNestedChars`), always before it
+ * writes anything of that value; the encoder drops what it wrote of the chunk and starts it again
+ * in slices (ValueParts.ts). The ordinary path thus pays one length comparison per such value and
+ * nothing per chunk. One instance: it is a signal, never seen outside an encoder.
  */
 export const hugeValue = new Error("a value above hugeValueBytes: encode the chunk in slices")
 
@@ -202,34 +199,3 @@ export const drain = (bytes: Uint8Array | Slices): Uint8Array =>
 
 /** Parts end at row boundaries once this many bytes are pending: small values add up too. */
 export const partBytes = sliceBytes
-
-/** A column whose values may be huge: a VARCHAR (a JSON column is one too) or a BLOB. */
-export interface SliceableColumn {
-  readonly column: number
-  readonly blob: boolean
-}
-
-export const sliceableColumns = (
-  columns: ReadonlyArray<{ readonly type: DuckDBType }>
-): ReadonlyArray<SliceableColumn> =>
-  columns.flatMap((column, c) => {
-    const typeId = column.type.typeId
-    return typeId === DuckDBTypeId.VARCHAR || typeId === DuckDBTypeId.BLOB
-      ? [{ column: c, blob: typeId === DuckDBTypeId.BLOB }]
-      : []
-  })
-
-/** Per sliceable column, its items in `chunk` (for `isHuge` and `valueSlices`). */
-export const hugeItems = (
-  chunk: DuckDBDataChunk,
-  sliceable: ReadonlyArray<SliceableColumn>
-): ReadonlyArray<HugeItems | undefined> => {
-  const items: Array<HugeItems | undefined> = []
-  for (const { column, blob } of sliceable)
-    items[column] = { items: new StringItems(chunkColumn(chunk.chunk, column), chunk.rowCount), blob }
-  return items
-}
-
-/** Item `row` is a value longer than `hugeValueBytes` (a NULL item's length is not read as one). */
-export const isHuge = (huge: HugeItems | undefined, row: number): huge is HugeItems =>
-  huge?.items.isHugeAt(row) === true && isValid(huge.items.validity, row)

@@ -1,22 +1,12 @@
-import { type DuckDBDataChunk, DuckDBTypeId } from "@duckdb/node-api"
+import type { DuckDBDataChunk } from "@duckdb/node-api"
 import { duckdbTypeName } from "../sql/TypeName.js"
+import { Output } from "./ByteOutput.js"
 import type { ResultColumn, ResultEncoder, ResultError, ResultSummary } from "./Encoder.js"
 import { contentTypeOf } from "./Format.js"
-import { slicingBlobJson, slicingVarcharJson, valueReader } from "./JsonValues.js"
-import { chunkColumn, type NativeVector } from "./RawVector.js"
-import {
-  drain,
-  type HugeItems,
-  hugeItems,
-  hugeValue,
-  isHuge,
-  markerUnlessCut,
-  partBytes,
-  type SliceableColumn,
-  Slices,
-  sliceableColumns,
-  valueSlices
-} from "./StringBytes.js"
+import { valueReader } from "./JsonValues.js"
+import { chunkColumn } from "./RawVector.js"
+import { drain, hugeValue, markerUnlessCut, partBytes, Slices } from "./StringBytes.js"
+import { type BindWriteParts, boundParts, hugeField, partsWriter, type WriteParts } from "./ValueParts.js"
 import type { JsonItem, TextItem, ValueReader } from "./ValueReader.js"
 
 const empty = new Uint8Array(0)
@@ -28,20 +18,12 @@ const utf8 = (text: string): Uint8Array => (text.length === 0 ? empty : Buffer.f
  */
 abstract class TextFormatEncoder {
   protected readers: ReadonlyArray<ValueReader> = []
-  protected sliceable: ReadonlyArray<SliceableColumn> = []
-  private jsonBinders: ReadonlyArray<(vector: NativeVector, size: number) => JsonItem> = []
+  protected parts: ReadonlyArray<BindWriteParts | undefined> = []
 
   begin(columns: ReadonlyArray<ResultColumn>): Uint8Array {
     this.readers = columns.map((column) => valueReader(column.type))
-    this.sliceable = sliceableColumns(columns)
-    // A VARCHAR or BLOB column stops at a huge value, and the chunk is encoded in slices instead.
-    this.jsonBinders = columns.map((column, c) =>
-      column.type.typeId === DuckDBTypeId.VARCHAR
-        ? slicingVarcharJson
-        : column.type.typeId === DuckDBTypeId.BLOB
-          ? slicingBlobJson
-          : this.readers[c]!.json
-    )
+    // A reader stops at a huge value (`hugeValue`), and the chunk is encoded in slices instead.
+    this.parts = columns.map((column) => partsWriter(column.type, "json"))
     return utf8(this.header(columns))
   }
 
@@ -49,7 +31,7 @@ abstract class TextFormatEncoder {
 
   protected bindJson(chunk: DuckDBDataChunk): ReadonlyArray<JsonItem> {
     const size = chunk.rowCount
-    return this.jsonBinders.map((bind, c) => bind(chunkColumn(chunk.chunk, c), size))
+    return this.readers.map((reader, c) => reader.json(chunkColumn(chunk.chunk, c), size))
   }
 
   protected bindText(chunk: DuckDBDataChunk): ReadonlyArray<TextItem> {
@@ -96,7 +78,7 @@ export class JsonEncoder extends TextFormatEncoder implements ResultEncoder {
       if (error !== hugeValue) throw error
       const first = !this.rowsWritten
       this.rowsWritten = true
-      this.slices = new Slices(slicedRows(items, hugeItems(chunk, this.sliceable), n, first))
+      this.slices = new Slices(slicedRows(items, boundParts(chunk, this.parts), n, first))
       return this.slices
     }
     this.rowsWritten = true
@@ -112,25 +94,26 @@ export class JsonEncoder extends TextFormatEncoder implements ResultEncoder {
   }
 }
 
-/** The loop of `JsonEncoder.rows` with huge values in slices (see StringBytes.ts). */
+/** The loop of `JsonEncoder.rows` with huge values in parts (see ValueParts.ts). */
 function* slicedRows(
   items: ReadonlyArray<JsonItem>,
-  huge: ReadonlyArray<HugeItems | undefined>,
+  parts: ReadonlyArray<WriteParts | undefined>,
   n: number,
   first: boolean
 ): Generator<Uint8Array> {
   let out = ""
+  const bytes = new Output()
   for (let r = 0; r < n; r++) {
     out += r === 0 && first ? "[" : ",["
     for (let c = 0; c < items.length; c++) {
       if (c > 0) out += ","
-      const value = huge[c]
-      if (isHuge(value, r)) {
-        yield utf8(out)
-        out = ""
-        yield* valueSlices("json", value, r)
-      } else {
+      try {
         out += items[c]!(r)
+      } catch (error) {
+        bytes.text(out)
+        out = ""
+        yield* hugeField(error, parts[c], bytes, r)
+        yield bytes.take()
       }
     }
     out += "]"
