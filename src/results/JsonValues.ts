@@ -21,11 +21,13 @@ import {
 import {
   base64Text,
   bigIntegerJson,
+  bignumText,
   bignumValue,
   bitText,
   decimalText,
   doubleText,
   float32Text,
+  isHexBignum,
   uuidText
 } from "./ScalarText.js"
 import { hugeValue } from "./StringBytes.js"
@@ -157,11 +159,15 @@ const bytesReader = (format: (bytes: Uint8Array) => string, maxBytes: number) =>
 const bignumReader = withJson(
   (vector, size) => {
     const items = new StringItems(vector, size)
-    return (i) => `${bignumValue(items.bytesAt(i))}`
+    return (i) => bignumText(items.bytesAt(i))
   },
   (vector, size) => {
     const items = new StringItems(vector, size)
-    return (i) => bigIntegerJson(bignumValue(items.bytesAt(i)))
+    return (i) => {
+      const bytes = items.bytesAt(i)
+      // Far past ±(2^53−1): a string, of hexadecimal digits when decimal ones would take long.
+      return isHexBignum(bytes) ? `"${bignumText(bytes)}"` : bigIntegerJson(bignumValue(bytes))
+    }
   }
 )
 
