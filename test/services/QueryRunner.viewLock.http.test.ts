@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { query, type Received, send } from "../support/QueryClient.js"
-import { type RunningServer, startServer, testSettings } from "../support/TestServer.js"
+import { describe, expect, it } from "vitest"
+import { serverWithOwnInstance } from "../support/OwnInstance.js"
+import type { Received } from "../support/QueryClient.js"
+import { testSettings } from "../support/TestServer.js"
 
 /**
  * The gate weighs a statement against the views of the client's instance, then DuckDB binds it. A
@@ -9,19 +10,9 @@ import { type RunningServer, startServer, testSettings } from "../support/TestSe
  * on the instance is between its weighing and its binding, and such statements wait while a view is
  * being defined.
  */
-let server: RunningServer
-let instance: string
-beforeAll(async () => {
-  server = await startServer(testSettings({ query: { timeout: "60s" } }))
-  const created = await send(`${server.url}/v1/instances`, {})
-  expect(created.status).toBe(201)
-  instance = String(bodyOf(created).id)
-})
-afterAll(() => server.dispose())
+const { run } = serverWithOwnInstance(testSettings({ query: { timeout: "60s" } }))
 
 const bodyOf = (response: Received) => JSON.parse(response.body.toString("utf8")) as Record<string, unknown>
-
-const run = (sql: string) => query(server.url, instance, { query: sql })
 
 const timed = async (sql: string) => {
   const response = await run(sql)
