@@ -185,7 +185,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
         verdicts.set(key, verdict)
         if (verdicts.size > verdictCacheSize) verdicts.delete(verdicts.keys().next().value!)
       }
-      const leave = policy.readOnly ? undefined : await holdViews(connection, verdict, signal)
+      const leave = holdsViews(verdict, policy) ? await holdViews(connection, verdict, signal) : undefined
       try {
         // Clients create views only where they may write. Weighed on every run, cached statement or
         // not: DuckDB binds a prepared statement again when the catalog has changed.
@@ -210,22 +210,21 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
     /**
      * Where clients may write, a statement weighed against the views, or one that defines a view,
      * holds the instance's view lock until DuckDB has bound it (see ViewLock); undefined for others.
+     * Such a statement is never taken from `cached`: it is weighed on every run, and waits its turn.
      */
+    const holdsViews = (verdict: Verdict, policy: GatePolicy) =>
+      !policy.readOnly && (verdict.expansion !== undefined || verdict.view !== undefined)
+
     const holdViews = async (
       connection: PooledConnection,
       verdict: Verdict,
       signal: StopSignal
-    ): Promise<Leave | undefined> => {
+    ): Promise<Leave> => {
       const lock = connection.owner.views.lock
       // Only a view's definition can make a name expand to more: a dropped view expands to nothing,
       // a table (created, altered or renamed) to itself, and clients cannot create macros.
-      const entered =
-        verdict.view !== undefined
-          ? lock.change(signal)
-          : verdict.expansion !== undefined
-            ? lock.weigh(signal)
-            : undefined
-      if (entered === undefined || typeof entered === "function") return entered
+      const entered = verdict.view !== undefined ? lock.change(signal) : lock.weigh(signal)
+      if (typeof entered === "function") return entered
       return duck(connection, entered).catch((error) => {
         throw error instanceof ViewLockStopped ? interrupted() : error
       })
@@ -234,12 +233,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
     /** The verdict and the prepared statement when both are cached (a repeated statement): no await. */
     const cached = (connection: PooledConnection, sql: string, policy: GatePolicy) => {
       const verdict = verdicts.get(policy.readOnly ? `r:${sql}` : `w:${sql}`)
-      // Where clients may create views, the views are weighed on every run and held still (prepare).
-      if (
-        verdict === undefined ||
-        (!policy.readOnly && (verdict.expansion !== undefined || verdict.view !== undefined))
-      )
-        return undefined
+      if (verdict === undefined || holdsViews(verdict, policy)) return undefined
       const prepared = connection.cachedStatement(verdict.sql)
       return prepared === undefined ? undefined : { verdict, prepared, leave: undefined }
     }
@@ -269,91 +263,77 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
           : await spannedPromise(trace, "gate", (span) =>
               prepare(connection, input.sql, policy, signal, span)
             )
+      // The view lock, when held, is left once DuckDB has bound the statement (it runs, or failed to).
       try {
-        return await start(connection, input, policy, signal, onVerdict, trace, verdict, prepared)
-      } finally {
-        // DuckDB has bound the statement once it runs (or failed to).
-        leave?.()
-      }
-    }
-
-    /** Binds the parameters and starts the verified statement: its cursor. */
-    const start = async (
-      connection: PooledConnection,
-      input: QueryInput,
-      policy: GatePolicy,
-      signal: StopSignal,
-      onVerdict: ((verdict: Verdict) => void) | undefined,
-      trace: Traced | undefined,
-      verdict: Verdict,
-      prepared: DuckDBPreparedStatement
-    ): Promise<Cursor> => {
-      trace?.attribute("pondpilot.query_type", verdict.queryType)
-      onVerdict?.(verdict)
-      // A stop that came while the gate or DuckDB's prepare ran interrupted nothing (nothing was
-      // executing yet): the statement must not start now, or it would run to its end unstoppable.
-      if (signal.stopped) throw interrupted()
-      prepared.clearBindings()
-      const bound = bindParams(prepared, input.params)
-      if (Either.isLeft(bound)) throw bound.left
-      // A statement that may create, replace or drop a view: the views are read again after it.
-      const views =
-        policy.readOnly || !catalogChanges.has(verdict.statementType) ? undefined : connection.owner.views
-      views?.changed()
-      const ran = () => {
-        if (views === undefined) return
-        if (verdict.view !== undefined || verdict.queryType === "DROP VIEW") views.redefined()
-        else views.changed()
-      }
-      const run = () =>
-        duck(connection, prepared.stream()).then(
-          (result) => {
-            ran()
-            return result
+        trace?.attribute("pondpilot.query_type", verdict.queryType)
+        onVerdict?.(verdict)
+        // A stop that came while the gate or DuckDB's prepare ran interrupted nothing (nothing was
+        // executing yet): the statement must not start now, or it would run to its end unstoppable.
+        if (signal.stopped) throw interrupted()
+        prepared.clearBindings()
+        const bound = bindParams(prepared, input.params)
+        if (Either.isLeft(bound)) throw bound.left
+        // A statement that may create, replace or drop a view: the views are read again after it.
+        const views =
+          policy.readOnly || !catalogChanges.has(verdict.statementType) ? undefined : connection.owner.views
+        views?.changed()
+        const ran = () => {
+          if (views === undefined) return
+          if (verdict.view !== undefined || verdict.queryType === "DROP VIEW") views.redefined()
+          else views.changed()
+        }
+        const run = () =>
+          duck(connection, prepared.stream()).then(
+            (result) => {
+              ran()
+              return result
+            },
+            (error) => {
+              ran()
+              throw sqlError(error)
+            }
+          )
+        const result = trace === undefined ? await run() : await spannedPromise(trace, "duckdb.execute", run)
+        const columns: Array<ResultColumn> = []
+        for (let i = 0; i < result.columnCount; i++) {
+          columns.push({ name: result.columnName(i), type: result.columnType(i) })
+        }
+        // Statements that are not queries (CREATE TABLE AS, INSERT) answer with a materialized result.
+        const streamed = result.isStreaming
+        const stoppedFromOutside = () => signal.stopped || connection.interrupted
+        // The next chunk is asked for as soon as one arrives, so that DuckDB produces it on its own
+        // thread while this one is encoded and written: the two overlap instead of taking turns.
+        let ahead: Promise<DuckDBDataChunk | null> | undefined
+        const fetch = () => duck(connection, result.fetchChunk())
+        return {
+          verdict,
+          columns,
+          next: async () => {
+            if (stoppedFromOutside()) throw interrupted()
+            const pending = ahead ?? fetch()
+            ahead = undefined
+            let chunk: DuckDBDataChunk | null
+            try {
+              chunk = await pending
+            } catch (error) {
+              throw sqlError(error)
+            }
+            if (stoppedFromOutside()) throw interrupted()
+            if (chunk !== null && chunk.rowCount > 0) {
+              ahead = fetch()
+              // Never an unhandled rejection: its error surfaces when the reader asks for it.
+              ahead.catch(ignore)
+              return chunk
+            }
+            // DuckDB 1.5.5 ends a stream that failed (a runtime error in a later chunk, an interrupt)
+            // with an empty chunk, as if it were complete; only the result's state tells them apart.
+            if (streamed && !result.isStreaming) throw failedMidStream()
+            return undefined
           },
-          (error) => {
-            ran()
-            throw sqlError(error)
-          }
-        )
-      const result = trace === undefined ? await run() : await spannedPromise(trace, "duckdb.execute", run)
-      const columns: Array<ResultColumn> = []
-      for (let i = 0; i < result.columnCount; i++) {
-        columns.push({ name: result.columnName(i), type: result.columnType(i) })
-      }
-      // Statements that are not queries (CREATE TABLE AS, INSERT) answer with a materialized result.
-      const streamed = result.isStreaming
-      const stoppedFromOutside = () => signal.stopped || connection.interrupted
-      // The next chunk is asked for as soon as one arrives, so that DuckDB produces it on its own
-      // thread while this one is encoded and written: the two overlap instead of taking turns.
-      let ahead: Promise<DuckDBDataChunk | null> | undefined
-      const fetch = () => duck(connection, result.fetchChunk())
-      return {
-        verdict,
-        columns,
-        next: async () => {
-          if (stoppedFromOutside()) throw interrupted()
-          const pending = ahead ?? fetch()
-          ahead = undefined
-          let chunk: DuckDBDataChunk | null
-          try {
-            chunk = await pending
-          } catch (error) {
-            throw sqlError(error)
-          }
-          if (stoppedFromOutside()) throw interrupted()
-          if (chunk !== null && chunk.rowCount > 0) {
-            ahead = fetch()
-            // Never an unhandled rejection: its error surfaces when the reader asks for it.
-            ahead.catch(ignore)
-            return chunk
-          }
-          // DuckDB 1.5.5 ends a stream that failed (a runtime error in a later chunk, an interrupt)
-          // with an empty chunk, as if it were complete; only the result's state tells them apart.
-          if (streamed && !result.isStreaming) throw failedMidStream()
-          return undefined
-        },
-        settle: () => (ahead === undefined ? settled : ahead.then(ignore, ignore))
+          settle: () => (ahead === undefined ? settled : ahead.then(ignore, ignore))
+        }
+      } finally {
+        leave?.()
       }
     }
 
