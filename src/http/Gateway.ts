@@ -15,7 +15,7 @@ import { makeCors } from "./Cors.js"
 import { Observer } from "./Observer.js"
 import { QueryRoute } from "./QueryRoute.js"
 import { chooseRequestId, handOver, RequestRecord } from "./RequestRecord.js"
-import { writeError } from "./Responses.js"
+import { answerError as answer } from "./Responses.js"
 import { canonicalUrl, type Match, matchRoute, openApiPath, routeById, unroutedError } from "./Routes.js"
 
 export type NodeHandler = (request: IncomingMessage, response: ServerResponse) => void
@@ -36,7 +36,7 @@ const instanceIdSegment = queryRoute.segments.indexOf(undefined)
 /**
  * Every request passes here first, once: its route (src/http/Routes.ts), request id, client address,
  * draining, rate limit, body size and media type, then authentication as the matched route asks.
- * The query route is then served directly (its hot path has no router and no second fiber); every
+ * The query route is then served directly (its hot path has no router and no fiber); every
  * other matched route goes on to the HttpApi application under its canonical path, so the router
  * dispatches to the route that was authenticated and to no other; a path no route takes is answered
  * here. When the response closes, the observer writes its audit line and metrics.
@@ -116,12 +116,6 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
       })
     }
 
-    /** Answers with one of the contract's errors, which the record keeps for the logs and metrics. */
-    const answer = (res: ServerResponse, record: RequestRecord, error: ClientError): void => {
-      record.failed(error.code)
-      writeError(res, error, record.requestId)
-    }
-
     const renderFailure = (record: RequestRecord, res: ServerResponse) => (cause: Cause.Cause<ClientError>) =>
       Effect.gen(function* () {
         if (Cause.isInterruptedOnly(cause)) return
@@ -146,7 +140,10 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
       next(request, res)
     }
 
-    /** An admitted request, when admission took an effect: the route's work in the request's fiber. */
+    /**
+     * An admitted request: a query is taken by the query route, which serves it without a fiber and
+     * returns the function that stops it; other routes go to the application.
+     */
     const proceed = (
       request: IncomingMessage,
       res: ServerResponse,
@@ -154,12 +151,16 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
       record: RequestRecord,
       match: Match,
       principal: string | undefined
-    ): Effect.Effect<void, ClientError> =>
-      match.route === queryRoute
-        ? queries.serve(record, request, res, match.segments[instanceIdSegment]!, principal!)
-        : match.route !== undefined
-          ? Effect.sync(() => dispatch(request, res, next, record, match))
-          : Effect.fail(unroutedError(match.allow))
+    ): (() => void) | undefined => {
+      if (match.route === queryRoute) {
+        const instanceId = match.segments[instanceIdSegment]!
+        const defect = (defect: unknown) => runFork(renderFailure(record, res)(Cause.die(defect)))
+        return queries.accept({ record, request, res, instanceId, principal: principal!, defect })
+      }
+      if (match.route === undefined) answer(res, record, unroutedError(match.allow))
+      else dispatch(request, res, next, record, match)
+      return undefined
+    }
 
     const handle = (request: IncomingMessage, res: ServerResponse, next: NodeHandler): void => {
       const url = request.url ?? "/"
@@ -181,16 +182,15 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
         )
       res.setHeader("x-request-id", record.requestId)
       lifecycle.enter()
-      // One close listener per response (it runs on every request): the fiber to interrupt, when
-      // one is forked, is set below.
+      // One close listener per response (it runs on every request): what to stop when the client
+      // goes away is set below (the admission's fiber, when admission took one; the query).
       let fiber: Fiber.RuntimeFiber<void, never> | undefined
-      // Set while a query's body is read outside the fiber.
-      let stopReading: (() => void) | undefined
+      let stopQuery: (() => void) | undefined
       res.once("close", () => {
         if (fiber !== undefined && !res.writableEnded) {
           fiber.unsafeInterruptAsFork(HttpServerError.clientAbortFiberId)
         }
-        stopReading?.()
+        stopQuery?.()
         lifecycle.leave()
         observer.finished(record, res.statusCode)
       })
@@ -205,32 +205,28 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
         answer(res, record, new ShuttingDown({ message: "the server is shutting down" }))
         return
       }
-      // Admission, and for a query its body, are taken here outside any fiber when they can be at
-      // once (the usual case): the request's one fiber then starts with everything at hand.
+      // Admission is taken here outside any fiber when it can be at once (the usual case: the
+      // rate limit's memory store, API keys); a shared store or a token to verify takes a fiber.
       try {
         const admitted = admit(record, request, match)
         if (isClientError(admitted)) {
           answer(res, record, admitted)
           return
         }
-        if (!("principal" in admitted)) {
-          fiber = runFork(
-            admitted.pipe(
-              Effect.flatMap((principal) => proceed(request, res, next, record, match, principal)),
-              Effect.catchAllCause(renderFailure(record, res))
-            )
+        if ("principal" in admitted) {
+          stopQuery = proceed(request, res, next, record, match, admitted.principal)
+          return
+        }
+        fiber = runFork(
+          admitted.pipe(
+            Effect.flatMap((principal) =>
+              Effect.sync(() => {
+                stopQuery = proceed(request, res, next, record, match, principal)
+              })
+            ),
+            Effect.catchAllCause(renderFailure(record, res))
           )
-          return
-        }
-        if (match.route === queryRoute) {
-          const instanceId = match.segments[instanceIdSegment]!
-          stopReading = queries.accept(record, request, res, instanceId, admitted.principal!, (work) => {
-            fiber = runFork(Effect.catchAllCause(work, renderFailure(record, res)))
-          })
-          return
-        }
-        if (match.route === undefined) answer(res, record, unroutedError(match.allow))
-        else dispatch(request, res, next, record, match)
+        )
       } catch (defect) {
         fiber = runFork(renderFailure(record, res)(Cause.die(defect)))
       }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { Duration, Effect, Either } from "effect"
+import { Cause, Duration, Effect, Either, Exit, FiberId, Option, Runtime } from "effect"
 import {
   Cancelled,
   type ClientError,
@@ -8,6 +8,7 @@ import {
   PayloadTooLarge,
   QueryTimeout
 } from "../domain/Errors.js"
+import type { Instance } from "../duckdb/Instance.js"
 import { refusedQueryType } from "../gate/StatementGate.js"
 import type { ResultEncoder } from "../results/Encoder.js"
 import { makeEncoder } from "../results/Encoders.js"
@@ -15,12 +16,18 @@ import { negotiateFormat } from "../results/Format.js"
 import { Slices } from "../results/StringBytes.js"
 import { AppConfig } from "../services/AppConfig.js"
 import { InstanceRegistry } from "../services/InstanceRegistry.js"
-import { type Cursor, type QueryInput, QueryRunner, type StopSignal } from "../services/QueryRunner.js"
+import {
+  type Cursor,
+  type Launched,
+  type QueryInput,
+  QueryRunner,
+  type StopSignal
+} from "../services/QueryRunner.js"
 import { QueryTracker, type StopReason } from "../services/QueryTracker.js"
 import { spannedPromise } from "../services/Tracing.js"
 import { type BodyError, readJsonBodyThen } from "./Body.js"
 import type { RequestRecord } from "./RequestRecord.js"
-import { writeError } from "./Responses.js"
+import { answerError as answer } from "./Responses.js"
 
 /** Lets the event loop run other work; a stop that came meanwhile ends the result. */
 const nextTurn = (signal: StopSignal): Promise<void> =>
@@ -71,6 +78,28 @@ const formatParameter = (url: string | undefined): string | undefined => {
 }
 
 /**
+ * Runs a step of a query called back from an event, a promise or a fiber's end: a throw there would
+ * reach nobody (or end the process as an unhandled rejection), so it is the request's defect.
+ */
+const guarded = (request: Accepted, step: () => void): void => {
+  try {
+    step()
+  } catch (defect) {
+    request.defect(defect)
+  }
+}
+
+/** A query request the gateway admitted, and where a defect in serving it goes (logged, 500). */
+export interface Accepted {
+  readonly record: RequestRecord
+  readonly request: IncomingMessage
+  readonly res: ServerResponse
+  readonly instanceId: string
+  readonly principal: string
+  readonly defect: (defect: unknown) => void
+}
+
+/**
  * `POST /v1/instances/{id}/query`, served straight from the gateway: the statement runs under the
  * query deadline and can be cancelled; its result is written as DuckDB produces chunks, with the
  * socket's backpressure. A result cut short after its headers were sent ends with the format's
@@ -83,6 +112,7 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
     const runner = yield* QueryRunner
     const tracker = yield* QueryTracker
     const clock = yield* Effect.clock
+    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     const maxRows = config.query.max_rows
     const timeout = config.query.timeout
     const deadline = {
@@ -231,122 +261,137 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
       if (res.headersSent) {
         abort(res, encoder, reason, record)
       } else {
-        record.failed(reason.code)
-        writeError(res, reason, record.requestId)
+        answer(res, record, reason)
       }
     }
 
-    /** The query itself, once its input is read: the instance, the tracked run, the result. */
-    const run = (
+    /** A query that failed: its refused statement named, then answered as the result allows. */
+    const failed = (
       record: RequestRecord,
       res: ServerResponse,
-      instanceId: string,
-      principal: string,
+      encoder: ResultEncoder,
       input: QueryInput,
-      encoder: ResultEncoder
-    ): Effect.Effect<void, ClientError> =>
-      Effect.flatMap(registry.get(instanceId, principal), (instance) => {
-        instance.touch(clock.unsafeCurrentTimeMillis())
-        const policy = { readOnly: readOnly || instance.shared }
-        record.queryStarted(instance.id)
-        return tracker
-          .track(
-            { instanceId: instance.id, principal, deadline },
-            (running) =>
-              runner.execute(
-                instance,
-                principal,
-                input,
-                policy,
-                (cursor, signal) =>
-                  record.trace === undefined
-                    ? respond(cursor, encoder, record, res, signal)
-                    : spannedPromise(record.trace, "stream", () =>
-                        respond(cursor, encoder, record, res, signal)
-                      ),
-                (verdict) => {
-                  running.queryType = verdict.queryType
-                  record.statementType(verdict.queryType)
-                },
-                record.trace
-              ),
-            (reason) => stopped(res, encoder, reason, record)
-          )
-          .pipe(
-            // A refused statement never gets a verdict; the audit line still names what it was.
-            Effect.tapError((error) =>
-              Effect.sync(() => {
-                if (
-                  (error._tag === "ForbiddenStatement" || error._tag === "ReadOnly") &&
-                  record.queryType === undefined
-                )
-                  record.statementType(refusedQueryType(input.sql))
-              })
-            ),
-            Effect.catchIf(
-              () => res.headersSent,
-              (error) => Effect.sync(() => abort(res, encoder, error, record))
-            )
-          )
-      })
+      error: ClientError
+    ) => {
+      // A refused statement never gets a verdict; the audit line still names what it was.
+      if (
+        (error._tag === "ForbiddenStatement" || error._tag === "ReadOnly") &&
+        record.queryType === undefined
+      )
+        record.statementType(refusedQueryType(input.sql))
+      if (res.headersSent) abort(res, encoder, error, record)
+      else answer(res, record, error)
+    }
 
     /**
-     * Takes a query request: what needs no I/O is checked at once and the body is read with plain
-     * listeners, so that the query's effect, handed to `start` (which runs it in the request's
-     * fiber), begins with everything at hand; a request refused before that is handed over as a
-     * failed effect. Returns the function that stops reading the body (the client went away), after
-     * which `start` is not called.
+     * The query itself, once its input is read: tracked (deadline, cancel), launched on the
+     * instance, its result streamed. Returns the function that stops it (the client went away).
      */
-    const accept = (
-      record: RequestRecord,
-      request: IncomingMessage,
-      res: ServerResponse,
-      instanceId: string,
-      principal: string,
-      start: (work: Effect.Effect<void, ClientError>) => void
+    const launchOn = (
+      instance: Instance,
+      request: Accepted,
+      input: QueryInput,
+      encoder: ResultEncoder
     ): (() => void) => {
-      // No instance has an id of another shape; the registry is not asked.
-      if (!instanceIdPattern.test(instanceId)) {
-        start(Effect.fail(new NotFound({ message: "instance not found" })))
-        return ignore
-      }
-      const workFor = (body: Either.Either<unknown, BodyError>): Effect.Effect<void, ClientError> => {
-        const input = Either.flatMap(body, (value) => decodeInput(value, config.query.max_query_length))
-        if (Either.isLeft(input)) return Effect.fail(input.left)
-        if (config.audit.log_query_text) record.queryReceived(input.right.sql)
-        const format = negotiateFormat(formatParameter(request.url), request.headers.accept)
-        if (Either.isLeft(format)) return Effect.fail(format.left)
-        return run(record, res, instanceId, principal, input.right, makeEncoder(format.right))
-      }
-      return readJsonBodyThen(request, config.server.max_body_size, (body) => {
-        // Called from the request's events: a throw here would reach no fiber, so it becomes a defect.
-        let work: Effect.Effect<void, ClientError>
-        try {
-          work = workFor(body)
-        } catch (defect) {
-          work = Effect.die(defect)
-        }
-        start(work)
+      const { record, res, principal } = request
+      instance.touch(clock.unsafeCurrentTimeMillis())
+      record.queryStarted(instance.id)
+      let launched: Launched | undefined
+      let stopFirst = false
+      const tracked = tracker.begin({ instanceId: instance.id, principal, deadline }, () => {
+        if (launched === undefined) stopFirst = true
+        else launched.stop()
       })
+      launched = runner.launch(
+        {
+          instance,
+          principal,
+          input,
+          policy: { readOnly: readOnly || instance.shared },
+          consume: (cursor, signal) =>
+            record.trace === undefined
+              ? respond(cursor, encoder, record, res, signal)
+              : spannedPromise(record.trace, "stream", () => respond(cursor, encoder, record, res, signal)),
+          onVerdict: (verdict) => {
+            tracked.queryType = verdict.queryType
+            record.statementType(verdict.queryType)
+          },
+          trace: record.trace
+        },
+        (outcome) =>
+          guarded(request, () => {
+            // A stop that raced with a failure still wins.
+            const reason = tracker.end(tracked)
+            if (outcome._tag === "done") return
+            if (reason !== undefined || outcome._tag === "stopped")
+              return stopped(res, encoder, reason, record)
+            if (outcome._tag === "failed") return failed(record, res, encoder, input, outcome.error)
+            request.defect(outcome.defect)
+          })
+      )
+      if (stopFirst) launched.stop()
+      return launched.stop
     }
 
-    /** `accept` as an effect, for a request admitted in a fiber (its credentials took I/O). */
-    const serve = (
-      record: RequestRecord,
-      request: IncomingMessage,
-      res: ServerResponse,
-      instanceId: string,
-      principal: string
-    ): Effect.Effect<void, ClientError> =>
-      Effect.flatten(
-        Effect.async<Effect.Effect<void, ClientError>>((resume) => {
-          const stop = accept(record, request, res, instanceId, principal, (work) =>
-            resume(Effect.succeed(work))
-          )
-          return Effect.sync(stop)
+    /** The instance, at once when that takes no I/O, else from the registry in a fiber. */
+    const withInstance = (request: Accepted, then: (instance: Instance) => () => void): (() => void) => {
+      const now = registry.getNow(request.instanceId, request.principal)
+      if (now !== undefined) return then(now)
+      let stop: (() => void) | undefined
+      const fiber = runFork(registry.get(request.instanceId, request.principal))
+      fiber.addObserver((exit) =>
+        guarded(request, () => {
+          if (Exit.isSuccess(exit)) {
+            stop = then(exit.value)
+            return
+          }
+          if (Exit.isInterrupted(exit)) return
+          const failure = Cause.failureOption(exit.cause)
+          if (Option.isSome(failure)) answer(request.res, request.record, failure.value)
+          else request.defect(Cause.squash(exit.cause))
         })
       )
+      return () => {
+        if (stop === undefined) fiber.unsafeInterruptAsFork(FiberId.none)
+        else stop()
+      }
+    }
 
-    return { accept, serve } as const
+    /**
+     * Takes an admitted query request: its body read with plain listeners, the instance, the
+     * tracked run and its result, all without a fiber of their own (one cost more than DuckDB
+     * answering `SELECT 42`). Every refusal is answered here; a defect goes to `request.defect`
+     * (logged, 500). Returns the function that stops it all (the client went away).
+     */
+    const accept = (request: Accepted): (() => void) => {
+      const { record, res } = request
+      // No instance has an id of another shape; the registry is not asked.
+      if (!instanceIdPattern.test(request.instanceId)) {
+        answer(res, record, new NotFound({ message: "instance not found" }))
+        return ignore
+      }
+      let stop: (() => void) | undefined
+      const begin = (body: Either.Either<unknown, BodyError>): (() => void) | undefined => {
+        const input = Either.flatMap(body, (value) => decodeInput(value, config.query.max_query_length))
+        if (Either.isLeft(input)) return void answer(res, record, input.left)
+        if (config.audit.log_query_text) record.queryReceived(input.right.sql)
+        const format = negotiateFormat(formatParameter(request.request.url), request.request.headers.accept)
+        if (Either.isLeft(format)) return void answer(res, record, format.left)
+        const encoder = makeEncoder(format.right)
+        return withInstance(request, (instance) => launchOn(instance, request, input.right, encoder))
+      }
+      const stopReading = readJsonBodyThen(request.request, config.server.max_body_size, (body) =>
+        guarded(request, () => {
+          stop = begin(body)
+        })
+      )
+      return () => {
+        stopReading()
+        // A stop that lands after the whole result was handed over changes nothing.
+        if (!res.writableEnded) stop?.()
+      }
+    }
+
+    return { accept } as const
   })
 }) {}

@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http"
 import type { ClientError } from "../domain/Errors.js"
+import type { RequestRecord } from "./RequestRecord.js"
 
 /** The one error body of the contract, as `errorWire` (domain/Errors.ts) describes it. */
 export const errorBody = (error: ClientError, requestId: string): string =>
@@ -37,4 +38,10 @@ export const writeError = (res: ServerResponse, error: ClientError, requestId: s
     "content-length": Buffer.byteLength(body)
   })
   res.end(body)
+}
+
+/** Answers with one of the contract's errors, which the record keeps for the logs and metrics. */
+export const answerError = (res: ServerResponse, record: RequestRecord, error: ClientError): void => {
+  record.failed(error.code)
+  writeError(res, error, record.requestId)
 }

@@ -155,6 +155,13 @@ export class InstanceRegistry extends Effect.Service<InstanceRegistry>()("pondpi
       )
     })
 
+    /** `get` when it needs no I/O and succeeds: the shared instance, or a fresh copy of the principal's own. */
+    const getNow = (id: string, principal: string): Instance | undefined => {
+      if (id === defaultInstanceId) return defaultInstance
+      const fresh = store.notifying() ? copies.fresh(id) : undefined
+      return fresh !== undefined && fresh.descriptor.owner === principal ? used(fresh) : undefined
+    }
+
     /**
      * The instance if `principal` may use it, built here if need be; another principal's instance is
      * indistinguishable from none. A copy the store confirmed within `versionCheckMillis` serves as is,
@@ -165,11 +172,10 @@ export class InstanceRegistry extends Effect.Service<InstanceRegistry>()("pondpi
       principal: string
     ): Effect.Effect<Instance, NotFound | StoreUnavailable | AttachError | ShuttingDown> =>
       Effect.suspend(() => {
-        if (id === defaultInstanceId) return Effect.succeed(defaultInstance)
-        const fresh = store.notifying() ? copies.fresh(id) : undefined
-        if (fresh !== undefined) {
-          return fresh.descriptor.owner === principal ? Effect.succeed(used(fresh)) : Effect.fail(notFound())
-        }
+        const now = getNow(id, principal)
+        if (now !== undefined) return Effect.succeed(now)
+        // Another principal's fresh copy is not theirs to use, whatever the store says.
+        if (store.notifying() && copies.fresh(id) !== undefined) return Effect.fail(notFound())
         return stored(id, principal).pipe(Effect.flatMap(copies.materialize), Effect.map(used))
       })
 
@@ -293,6 +299,7 @@ export class InstanceRegistry extends Effect.Service<InstanceRegistry>()("pondpi
     return {
       create,
       get,
+      getNow,
       describe,
       list,
       remove,

@@ -66,6 +66,34 @@ export class StopSignal {
   }
 }
 
+/** What to run, and for whom; `consume` reads the result (see `launch`). */
+export interface Launch<A> {
+  readonly instance: Instance
+  readonly principal: string
+  readonly input: QueryInput
+  readonly policy: GatePolicy
+  /** Rejects with a client error to fail the query; the signal tells it of a stop. */
+  readonly consume: (cursor: Cursor, signal: StopSignal) => Promise<A>
+  /** Learns what the statement is as soon as the gate has judged it, before DuckDB runs it. */
+  readonly onVerdict?: ((verdict: Verdict) => void) | undefined
+  /** With tracing on: pool acquire, the gate and DuckDB's execution become its child spans. */
+  readonly trace?: Traced | undefined
+}
+
+/** How a launched query ended: its value, a client error, a defect, or stopped from outside. */
+export type Outcome<A> =
+  | { readonly _tag: "done"; readonly value: A }
+  | { readonly _tag: "failed"; readonly error: QueryError }
+  | { readonly _tag: "died"; readonly defect: unknown }
+  | { readonly _tag: "stopped" }
+
+export interface Launched {
+  /** Stops the query wherever it is; its `finish` still comes, once. */
+  readonly stop: () => void
+}
+
+const stoppedOutcome = { _tag: "stopped" } as const
+
 export type QueryError =
   | InvalidRequest
   | SqlError
@@ -131,10 +159,11 @@ const sqlError = (error: unknown): SqlError | UpstreamUnavailable => {
  * and policy), a prepared statement cached per connection, parameters bound as data, and the result
  * streamed chunk by chunk.
  *
- * The work on the connection is one plain async function: one await per DuckDB call and nothing
- * else, because on the hot path each effect step per query cost more than DuckDB answering
- * `SELECT 42`. It stays an interruptible effect: interrupting it interrupts DuckDB and waits until
- * DuckDB has let go of the connection before the connection returns to the pool.
+ * A query runs without a fiber (`launch`): its places and connection are taken with callbacks,
+ * and the work on the connection is one plain async function, one await per DuckDB call and nothing
+ * else, because on the hot path a fiber and its effect steps cost more than DuckDB answering
+ * `SELECT 42`. Stopping it interrupts DuckDB, and the connection returns to the pool only once
+ * DuckDB has let go of it.
  */
 export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryRunner", {
   effect: Effect.gen(function* () {
@@ -366,49 +395,6 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
       return places.main && (!shared || places.shared)
     }
 
-    /**
-     * Waits, interruptibly, for the places still missing: the admission's, then the shared pool's.
-     * One async step however many it waits for; interrupted, it only leaves the queue (what it was
-     * given is in `places`, for the caller to give back).
-     */
-    const waitForPlaces = (principal: string, shared: boolean, places: Places): Effect.Effect<void> =>
-      Effect.async<void>((resume) => {
-        /** True once every place is held; false when a waiter is queued. */
-        const proceed = (): boolean => {
-          if (!places.main) {
-            const waiter = admission.enterOr(principal, () => {
-              places.queued = undefined
-              places.main = true
-              if (proceed()) resume(Effect.void)
-            })
-            if (waiter !== undefined) {
-              places.queued = { at: admission, waiter }
-              return false
-            }
-            places.main = true
-          }
-          if (shared && !places.shared) {
-            const waiter = sharedPool.enterOr(principal, () => {
-              places.queued = undefined
-              places.shared = true
-              resume(Effect.void)
-            })
-            if (waiter !== undefined) {
-              places.queued = { at: sharedPool, waiter }
-              return false
-            }
-            places.shared = true
-          }
-          return true
-        }
-        if (proceed()) return resume(Effect.void)
-        return Effect.sync(() => {
-          const queued = places.queued
-          places.queued = undefined
-          queued?.at.withdraw(queued.waiter)
-        })
-      })
-
     const release = (principal: string, places: Places) => {
       if (places.main) admission.leave(principal)
       if (places.shared) sharedPool.leave(principal)
@@ -463,130 +449,158 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
       if (ticket.startedAt !== undefined) upstreamRuns.get(ticket.instance)?.delete(ticket)
       connection.pending = undefined
       connection.endRun(!clean || connection.interrupted)
-      leave(ticket.principal, ticket.instance.shared)
       if (ticket.runaway) {
         connection.owner.discard(connection)
         runFork(ticket.instance.renewAfterRunaway(connection.owner))
-        return
+      } else {
+        const suspect = !clean || connection.interrupted
+        connection.interrupted = false
+        connection.owner.release(connection, suspect)
       }
-      const suspect = !clean || connection.interrupted
-      connection.interrupted = false
-      connection.owner.release(connection, suspect)
-    }
-
-    const runOn = <A>(
-      connection: PooledConnection,
-      ticket: Ticket,
-      input: QueryInput,
-      policy: GatePolicy,
-      consume: (cursor: Cursor, signal: StopSignal) => Promise<A>,
-      onVerdict: ((verdict: Verdict) => void) | undefined,
-      trace: Traced | undefined
-    ): { readonly effect: Effect.Effect<A, QueryError>; readonly started: boolean } => {
-      const run = {
-        started: false,
-        effect: Effect.async<A, QueryError>((resume) => {
-          run.started = true
-          const signal = new StopSignal()
-          let done = false
-          const settled = open(connection, input, policy, signal, onVerdict, trace)
-            .then((cursor) => consume(cursor, signal).finally(() => cursor.settle()))
-            .then(
-              (value) => {
-                done = true
-                giveBack(connection, true, ticket)
-                if (!signal.stopped) resume(Effect.succeed(value))
-              },
-              (error: unknown) => {
-                done = true
-                giveBack(connection, false, ticket)
-                if (signal.stopped) return
-                resume(isClientError(error) ? Effect.fail(error as QueryError) : Effect.die(error))
-              }
-            )
-          return Effect.promise(() => {
-            signal.stop()
-            connection.interruptRun()
-            // Most DuckDB work stops within milliseconds of an interrupt, and then the connection is
-            // back before the answer goes. Some does not (a constant folded in one function call, a
-            // plan being bound): the answer goes anyway, and the connection and its admission stay
-            // held until DuckDB lets go.
-            return new Promise<void>((resolve) => {
-              const answer = setTimeout(() => {
-                resolve()
-                if (done) return
-                stopUpstream(ticket)
-                setTimeout(() => {
-                  if (!done) ticket.runaway = true
-                }, runawayAfterMillis)
-              }, answerGraceMillis)
-              void settled.then(() => {
-                clearTimeout(answer)
-                resolve()
-              })
-            })
-          })
-        })
-      }
-      return run
+      // Last: a query waiting for the place starts right here, and finds the connection idle.
+      leave(ticket.principal, ticket.instance.shared)
     }
 
     /**
-     * Runs `input` on `instance` and hands its cursor to `consume`; the connection goes back to the
-     * pool when `consume` ends and DuckDB has let go, however it ends. `onVerdict` learns what the
-     * statement is as soon as the gate has judged it, before DuckDB runs it (which, for an
-     * aggregate, is most of the work). `consume` rejects with a client error to fail the query; the
-     * signal tells it of a stop.
-     * With a `trace` (tracing on), pool acquire, the gate and DuckDB's execution are its child spans.
+     * Runs `query` and calls `finish` once, when it has ended and DuckDB has let go of its
+     * connection (or, stopped, when the grace period is over): its places, then a connection, then
+     * the statement and `consume`. `stop` interrupts it wherever it is. A waiting query leaves its
+     * queue at once; a running one has DuckDB interrupted (see `answerGraceMillis`); one waiting for
+     * the pool to open or validate a connection takes it and gives it back. Only that last, rare
+     * wait runs in a fiber.
      */
-    const execute = <A>(
-      instance: Instance,
-      principal: string,
-      input: QueryInput,
-      policy: GatePolicy,
-      consume: (cursor: Cursor, signal: StopSignal) => Promise<A>,
-      onVerdict?: (verdict: Verdict) => void,
-      trace?: Traced
-    ): Effect.Effect<A, QueryError> =>
-      // Uninterruptible between acquiring and starting, so that a connection is never lent and lost.
-      Effect.uninterruptibleMask((restore) => {
-        const shared = instance.shared
-        /** The run on `connection`; interrupted before it started, the connection and places go back. */
-        const start = (connection: PooledConnection): Effect.Effect<A, QueryError> => {
-          const ticket: Ticket = { principal, instance, runaway: false }
-          trackUpstream(ticket)
-          const run = runOn(connection, ticket, input, policy, consume, onVerdict, trace)
-          return Effect.matchCauseEffect(restore(run.effect), {
-            onFailure: (cause) => {
-              if (!run.started) giveBack(connection, true, ticket)
-              return Effect.failCause(cause)
+    const launch = <A>(query: Launch<A>, finish: (outcome: Outcome<A>) => void): Launched => {
+      const { instance, principal, trace } = query
+      const shared = instance.shared
+      const places: Places = { main: false, shared: false, queued: undefined }
+      let stopped = false
+      let ended = false
+      /** What `stop` does in the phase the query is in. */
+      let interrupt: () => void = ignore
+      const end = (outcome: Outcome<A>) => {
+        if (ended) return
+        ended = true
+        finish(outcome)
+      }
+
+      const runOn = (connection: PooledConnection) => {
+        const ticket: Ticket = { principal, instance, runaway: false }
+        trackUpstream(ticket)
+        const signal = new StopSignal()
+        let done = false
+        const settled = open(connection, query.input, query.policy, signal, query.onVerdict, trace)
+          .then((cursor) => query.consume(cursor, signal).finally(() => cursor.settle()))
+          .then(
+            (value) => {
+              done = true
+              giveBack(connection, true, ticket)
+              if (!signal.stopped) end({ _tag: "done", value })
             },
-            onSuccess: Effect.succeed
+            (error: unknown) => {
+              done = true
+              giveBack(connection, false, ticket)
+              if (signal.stopped) return
+              end(
+                isClientError(error)
+                  ? { _tag: "failed", error: error as QueryError }
+                  : { _tag: "died", defect: error }
+              )
+            }
+          )
+        interrupt = () => {
+          signal.stop()
+          connection.interruptRun()
+          // Most DuckDB work stops within milliseconds of an interrupt, and then the connection is
+          // back before the answer goes. Some does not (a constant folded in one function call, a
+          // plan being bound): the answer goes anyway, and the connection and its admission stay
+          // held until DuckDB lets go.
+          const answer = setTimeout(() => {
+            end(stoppedOutcome)
+            if (done) return
+            stopUpstream(ticket)
+            setTimeout(() => {
+              if (!done) ticket.runaway = true
+            }, runawayAfterMillis)
+          }, answerGraceMillis)
+          void settled.then(() => {
+            clearTimeout(answer)
+            end(stoppedOutcome)
           })
         }
-        const acquire = Effect.suspend(() => {
-          const idle = trace === undefined ? instance.tryAcquire() : undefined
-          if (idle !== undefined) return start(idle)
-          const acquired = Effect.onError(spanned(trace, "pool.acquire", instance.acquire()), () =>
-            Effect.sync(() => leave(principal, shared))
-          )
-          return Effect.flatMap(acquired, start)
-        })
-        const places: Places = { main: false, shared: false, queued: undefined }
-        // Most queries find their places free and a connection idle: no effect step before the run.
-        if (admitNow(principal, shared, places)) {
-          const idle = trace === undefined ? instance.tryAcquire() : undefined
-          return idle === undefined ? acquire : start(idle)
-        }
-        return Effect.matchCauseEffect(restore(waitForPlaces(principal, shared, places)), {
-          onFailure: (cause) => {
-            release(principal, places)
-            return Effect.failCause(cause)
-          },
-          onSuccess: () => acquire
-        })
-      })
+      }
 
-    return { execute } as const
+      /** With every place held: an idle connection at once, else the pool's own wait, in a fiber. */
+      const withConnection = () => {
+        const idle = trace === undefined ? instance.tryAcquire() : undefined
+        if (idle !== undefined) return runOn(idle)
+        // A stop meanwhile is heard once the pool answers: a connection lent is never lost.
+        interrupt = ignore
+        runFork(spanned(trace, "pool.acquire", instance.acquire())).addObserver((exit) => {
+          if (Exit.isSuccess(exit)) {
+            if (!stopped) return runOn(exit.value)
+            exit.value.owner.release(exit.value, false)
+          }
+          leave(principal, shared)
+          if (stopped || Exit.isSuccess(exit)) return end(stoppedOutcome)
+          const failure = Cause.failureOption(exit.cause)
+          end(
+            Option.isSome(failure)
+              ? { _tag: "failed", error: failure.value }
+              : { _tag: "died", defect: Cause.squash(exit.cause) }
+          )
+        })
+      }
+
+      /** True once every place is held; false when a waiter is queued (it carries on when woken). */
+      const takePlaces = (): boolean => {
+        if (!places.main) {
+          const waiter = admission.enterOr(principal, () => {
+            places.queued = undefined
+            places.main = true
+            if (takePlaces()) withConnection()
+          })
+          if (waiter !== undefined) {
+            places.queued = { at: admission, waiter }
+            return false
+          }
+          places.main = true
+        }
+        if (shared && !places.shared) {
+          const waiter = sharedPool.enterOr(principal, () => {
+            places.queued = undefined
+            places.shared = true
+            withConnection()
+          })
+          if (waiter !== undefined) {
+            places.queued = { at: sharedPool, waiter }
+            return false
+          }
+          places.shared = true
+        }
+        return true
+      }
+
+      // Most queries find their places free and a connection idle: the run starts here.
+      if (admitNow(principal, shared, places) || takePlaces()) {
+        withConnection()
+      } else {
+        interrupt = () => {
+          const queued = places.queued
+          places.queued = undefined
+          queued?.at.withdraw(queued.waiter)
+          release(principal, places)
+          end(stoppedOutcome)
+        }
+      }
+      return {
+        stop: () => {
+          if (stopped || ended) return
+          stopped = true
+          interrupt()
+        }
+      }
+    }
+
+    return { launch } as const
   })
 }) {}

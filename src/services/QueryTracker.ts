@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto"
-import { Cause, Effect, Exit, FiberId } from "effect"
+import { Effect } from "effect"
 import { Cancelled, NotFound, type QueryTimeout, type ShuttingDown } from "../domain/Errors.js"
 
 /** Why a query was stopped from outside its request. */
@@ -20,8 +20,10 @@ export interface TrackOptions {
   readonly deadline?: { readonly millis: number; readonly reason: () => StopReason } | undefined
 }
 
-/** Whoever stops a query: the interruption's cause names no fiber of ours. */
-const stopper = FiberId.none
+/** A query registered with `begin`, to hand back to `end`. */
+export interface Tracked extends RunningQuery {
+  readonly stopReason: StopReason | undefined
+}
 
 class Entry implements RunningQuery {
   queryType: string | undefined = undefined
@@ -37,7 +39,7 @@ class Entry implements RunningQuery {
     private readonly interrupt: () => void
   ) {}
 
-  /** The first reason wins; the query's fiber is interrupted, which interrupts its DuckDB work. */
+  /** The first reason wins; the query is interrupted, which interrupts its DuckDB work. */
   stop(reason: StopReason): void {
     if (this.stopReason !== undefined) return
     this.stopReason = reason
@@ -59,11 +61,10 @@ class Entry implements RunningQuery {
  * The queries running now, so that a client can list and cancel its own, a deadline can stop one,
  * and deleting an instance or shutting down can stop every query concerned.
  *
- * Stopping a query interrupts the fiber that runs it — the one way to stop a fiber that waits on
- * DuckDB or on a slow client without forking a second fiber per request to race against. An
- * interrupted fiber cannot return an error, so whoever tracks a query says how to answer for a
- * stopped one (`onInterrupted`), and that answer is given here, after the query's own finalizers
- * (its DuckDB work interrupted, its connection back in the pool) have run.
+ * A query runs without a fiber (a fiber per query cost more than DuckDB answering `SELECT 42`):
+ * it registers with `begin`, giving the function that interrupts it, and calls `end` once it has
+ * let go of DuckDB, however it ended; `end` tells it whether it was stopped and why, so that it
+ * answers for the stop only after its DuckDB work was interrupted and its connection is back.
  */
 export class QueryTracker extends Effect.Service<QueryTracker>()("pondpilot/QueryTracker", {
   effect: Effect.gen(function* () {
@@ -71,43 +72,32 @@ export class QueryTracker extends Effect.Service<QueryTracker>()("pondpilot/Quer
     const running = new Map<string, Entry>()
 
     /**
-     * Runs `run` as a tracked query. When it ends interrupted, `onInterrupted` is called (synchronously,
-     * uninterruptibly) with the stop reason, or `undefined` when something else interrupted it (the
-     * client went away); the fiber then ends interrupted.
+     * Registers a query that runs without a fiber of its own: `interrupt` is how the tracker stops it
+     * (a deadline, a cancel, the instance deleted, shutdown), after which the query must still call
+     * `end`, once it has let go of DuckDB. `end` says why it was stopped, if it was.
      */
-    const track = <A, E, R>(
-      options: TrackOptions,
-      run: (query: RunningQuery) => Effect.Effect<A, E, R>,
-      onInterrupted: (reason: StopReason | undefined) => void
-    ): Effect.Effect<A | undefined, E, R> =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.withFiberRuntime<A | undefined, E, R>((fiber) => {
-          const entry = new Entry(
-            `q_${randomUUID()}`,
-            options.instanceId,
-            options.principal,
-            clock.unsafeCurrentTimeMillis(),
-            () => fiber.unsafeInterruptAsFork(stopper)
-          )
-          running.set(entry.id, entry)
-          const deadline = options.deadline
-          if (deadline !== undefined) {
-            entry.timer = setTimeout(() => entry.stop(deadline.reason()), deadline.millis)
-          }
-          return Effect.flatMap(Effect.exit(restore(run(entry))), (exit) => {
-            running.delete(entry.id)
-            entry.done()
-            if (Exit.isSuccess(exit)) return exit
-            // A stop that raced with a failure still wins: the fiber is marked interrupted either way.
-            if (entry.stopReason !== undefined) {
-              onInterrupted(entry.stopReason)
-              return Effect.succeed(undefined)
-            }
-            if (Cause.isInterruptedOnly(exit.cause)) onInterrupted(undefined)
-            return exit
-          })
-        })
+    const begin = (options: TrackOptions, interrupt: () => void): Tracked => {
+      const entry: Entry = new Entry(
+        `q_${randomUUID()}`,
+        options.instanceId,
+        options.principal,
+        clock.unsafeCurrentTimeMillis(),
+        interrupt
       )
+      running.set(entry.id, entry)
+      const deadline = options.deadline
+      if (deadline !== undefined) {
+        entry.timer = setTimeout(() => entry.stop(deadline.reason()), deadline.millis)
+      }
+      return entry
+    }
+
+    const end = (tracked: Tracked): StopReason | undefined => {
+      const entry = tracked as Entry
+      running.delete(entry.id)
+      entry.done()
+      return entry.stopReason
+    }
 
     const list = (principal: string): ReadonlyArray<RunningQuery> => {
       const mine: Array<RunningQuery> = []
@@ -139,7 +129,8 @@ export class QueryTracker extends Effect.Service<QueryTracker>()("pondpilot/Quer
     }
 
     return {
-      track,
+      begin,
+      end,
       list,
       cancel,
       cancelInstance,
