@@ -1,5 +1,6 @@
 import { DuckDBTypeId } from "@duckdb/node-api"
 import type { Output } from "./ByteOutput.js"
+import { writeDouble } from "./DoubleDigits.js"
 import type { ResultColumn } from "./Encoder.js"
 import { valueReader } from "./JsonValues.js"
 import {
@@ -14,7 +15,7 @@ import {
   type Validity,
   validityOf
 } from "./RawVector.js"
-import { base64Text, doubleText } from "./ScalarText.js"
+import { base64Text } from "./ScalarText.js"
 import { csvStringIn, hugeValue, jsonStringIn } from "./StringBytes.js"
 import { dateText } from "./Temporal.js"
 import { csvField } from "./TextEncoders.js"
@@ -136,7 +137,7 @@ const doubles =
     return orNull(dialect, validityOf(vector, size), (out, row) => {
       const value = values[row]!
       if (Number.isFinite(value)) {
-        out.ascii(doubleText(value))
+        writeDouble(out, value)
         return
       }
       const text = Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity"

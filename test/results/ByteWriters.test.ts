@@ -31,7 +31,26 @@ const integers = [
 ]
 const signedIntegers = [...integers, ...integers.map((value) => -value - 1n)]
 
-const doubles = ["0.0", "'-0.0'", "1.5", "1.0 / 7", "1e21", "5e-324", "-123.25", "'nan'", "'inf'", "'-inf'"]
+const doubles = [
+  "0.0",
+  "'-0.0'",
+  "1.5",
+  "1.0 / 7",
+  "1e21",
+  "5e-324",
+  "-123.25",
+  "'nan'",
+  "'inf'",
+  "'-inf'",
+  // The digit writer's range (0.5 ≤ |v| < 2^53, DoubleDigits.ts) and its edges.
+  "1000000.0 / 7",
+  "-0.75",
+  "0.49999999999999994",
+  "4503599627370495.5",
+  "9007199254740991.0",
+  "244140.626708984375",
+  "-1.0000000000000002"
+]
 const doubleText = (value: number) => (Object.is(value, -0) ? "-0" : Number.isNaN(value) ? "NaN" : `${value}`)
 
 const strings = [
