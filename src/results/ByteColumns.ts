@@ -113,6 +113,35 @@ const dateBytes = (day: number): Buffer => {
   return bytes
 }
 
+/**
+ * The days from 1900-01-01 to 2079-06-06, whose texts are all `YYYY-MM-DD`: kept side by side in
+ * one buffer (made on the first DATE written), each written once, so that the common dates cost an
+ * index and a 10-byte copy instead of a map lookup (a quarter of a DATE column's time in a big CSV).
+ */
+const windowStart = -25_567
+const windowDays = 65_536
+const dateWidth = 10
+let windowTexts: Buffer | undefined
+let windowKnown: Uint8Array | undefined
+
+const writeDate = (out: Output, day: number): void => {
+  const index = day - windowStart
+  if (index < 0 || index >= windowDays) {
+    out.bytes(dateBytes(day))
+    return
+  }
+  if (windowTexts === undefined || windowKnown === undefined) {
+    windowTexts = Buffer.alloc(windowDays * dateWidth)
+    windowKnown = new Uint8Array(windowDays)
+  }
+  const at = index * dateWidth
+  if (windowKnown[index] === 0) {
+    windowTexts.write(dateText(day), at, dateWidth, "latin1")
+    windowKnown[index] = 1
+  }
+  out.range(windowTexts, at, at + dateWidth)
+}
+
 const dates =
   (dialect: Dialect): ColumnWriter =>
   (vector, size) => {
@@ -120,7 +149,7 @@ const dates =
     const days = new Int32Array(raw.buffer, raw.byteOffset, size)
     return orNull(dialect, validityOf(vector, size), (out, row) => {
       if (dialect === "json") out.byte(quote)
-      out.bytes(dateBytes(days[row]!))
+      writeDate(out, days[row]!)
       if (dialect === "json") out.byte(quote)
     })
   }

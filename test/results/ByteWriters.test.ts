@@ -122,6 +122,30 @@ describe.each([false, true])("byte writers (NULLs beside the values: %s)", (null
     )
   })
 
+  it("DATE: the dates kept side by side (1900-01-01 to 2079-06-06), those around them and the infinities", async () => {
+    const dates = [
+      "1899-12-31",
+      "1900-01-01",
+      "1970-01-01",
+      "2024-02-29",
+      "2079-06-06",
+      "2079-06-07",
+      "0001-01-01",
+      "9999-12-31",
+      "1900-01-01",
+      "2024-02-29"
+    ]
+    const sql = column("DATE", [...dates.map((date) => `DATE '${date}'`), "'infinity'", "'-infinity'"], nulls)
+    const texts = [...dates, "infinity", "-infinity"]
+    expect(await csvLines(sql)).toEqual(withNulls(texts, ""))
+    expect(await ndjsonValues(sql)).toEqual(
+      withNulls(
+        texts.map((text) => `"${text}"`),
+        "null"
+      )
+    )
+  })
+
   it("VARCHAR: inline and pointed-to strings, quoted as RFC 4180 and escaped as JSON.stringify", async () => {
     const sql = column("VARCHAR", strings.map(sqlString), nulls)
     const csv = (await encode(connection(), sql, "csv")).bytes.toString("utf8")
