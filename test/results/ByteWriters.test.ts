@@ -42,14 +42,18 @@ const doubles = [
   "'nan'",
   "'inf'",
   "'-inf'",
-  // The digit writer's range (0.5 ≤ |v| < 2^53, DoubleDigits.ts) and its edges.
+  // The digit writer's range (1e-6 ≤ |v| < 2^53, DoubleDigits.ts) and its edges.
   "1000000.0 / 7",
   "-0.75",
   "0.49999999999999994",
   "4503599627370495.5",
   "9007199254740991.0",
   "244140.626708984375",
-  "-1.0000000000000002"
+  "-1.0000000000000002",
+  "0.1",
+  "-1.0 / 3000",
+  "1e-6",
+  "9.999999999999999e-7"
 ]
 const doubleText = (value: number) => (Object.is(value, -0) ? "-0" : Number.isNaN(value) ? "NaN" : `${value}`)
 

@@ -4,7 +4,7 @@ import { writeDouble } from "../../src/results/DoubleDigits.js"
 
 /**
  * `writeDouble` writes JavaScript's own text of every double (`-0` for negative zero): compared
- * with `${value}` over random bit patterns across and beyond its fast range (0.5 ≤ |v| < 2^53),
+ * with `${value}` over random bit patterns across and beyond its fast range (1e-6 ≤ |v| < 2^53),
  * the quotients a division gives, the neighbours of short decimals (where the shortest text is
  * decided by the last bit) and the edges of every binade.
  */
@@ -50,10 +50,10 @@ const mismatches = (values: Iterable<number>) => {
 }
 
 describe("writeDouble", () => {
-  it("writes JavaScript's text for random bit patterns of both signs, exponents from 2^-8 to 2^60", () => {
+  it("writes JavaScript's text for random bit patterns of both signs, exponents from 2^-22 to 2^60", () => {
     const values: Array<number> = []
     for (let i = 0; i < 200_000; i++) {
-      const exponent = 1015 + Math.floor(random() * 68)
+      const exponent = 1001 + Math.floor(random() * 82)
       const sign = random() < 0.5 ? 0x80000000 : 0
       values.push(
         withBits(sign | (exponent << 20) | Math.floor(random() * 0x100000), Math.floor(random() * 4294967296))
@@ -65,16 +65,46 @@ describe("writeDouble", () => {
   it("writes JavaScript's text for quotients, short decimals and their neighbours", () => {
     const values: Array<number> = []
     for (let i = 1; i < 30_000; i++) {
-      values.push(i / 7, -i / 3, i * 1.1, i / 1000, i + 0.5, i / 64, 1_000_000_007 / i)
-      const decimal = (i * 7919) / 100
-      for (let step = -2; step <= 2; step++) values.push(nextTo(decimal, step))
+      values.push(
+        i / 7,
+        -i / 3,
+        i * 1.1,
+        i / 1000,
+        i + 0.5,
+        i / 64,
+        1_000_000_007 / i,
+        i / 7e6,
+        1 / i,
+        -0.1 * i
+      )
+      for (const decimal of [(i * 7919) / 100, i / 1e6, (i % 1000) / 1e4])
+        for (let step = -2; step <= 2; step++) values.push(nextTo(decimal, step))
     }
+    expect(mismatches(values)).toEqual([])
+  })
+
+  it("rounds a tie between the two shortest texts to the even digit, as V8 does", () => {
+    // A double of few significant bits whose exact decimal is one digit longer than its shortest
+    // text and ends in 5 lies exactly between the two candidates (244140.626708984375 → …38).
+    const values: Array<number> = []
+    for (let j = 1; j < 4_000; j += 2) values.push((1_000_000_000 + j) / 4096, (65_536 + j) / 2 ** 18)
+    // Below 0.5: a few significant bits, 2^-19 to 2^-21 apart (0.16008377075195312, 0.0000010728836059570312).
+    for (const [width, scale] of [
+      [4, 23],
+      [8, 21],
+      [12, 20],
+      [16, 18],
+      [20, 21],
+      [24, 22]
+    ] as const)
+      for (let j = 1; j < 2 ** (width - 1) && j < 4_000; j += 2)
+        values.push((2 ** (width - 1) + j) / 2 ** scale)
     expect(mismatches(values)).toEqual([])
   })
 
   it("writes JavaScript's text at the edges of every binade and of its range", () => {
     const values: Array<number> = []
-    for (let e = -3; e <= 54; e++) {
+    for (let e = -22; e <= 54; e++) {
       const power = 2 ** e
       for (let step = 1; step <= 3; step++) values.push(nextTo(power, step), -nextTo(power, step))
       values.push(power, nextTo(2 * power, -1), nextTo(2 * power, -2), power * 1.5)
@@ -95,6 +125,14 @@ describe("writeDouble", () => {
       -9007199254740994,
       1e21,
       1e-7,
+      1e-6,
+      -1e-6,
+      nextTo(1e-6, 1),
+      nextTo(1e-6, -1),
+      0.1,
+      0.3,
+      0.000123,
+      1 / 3,
       5e-324,
       Number.MAX_VALUE,
       Number.MIN_VALUE,
