@@ -68,7 +68,15 @@ const strings = [
   "cr\rlf\n",
   "tab\tand\\backslash",
   "ünïcödé ✓",
-  "\u0001\u001f"
+  "\u0001\u001f",
+  // Around the one-pass copy of short fields (up to 16 bytes): a comma, quote or line break first,
+  // last, at 16 bytes and just past them.
+  ",first",
+  '"',
+  "0123456789abcdef",
+  '0123456789abcde"',
+  "0123456789abcdef\n",
+  "0123456789abcdefg"
 ]
 const sqlString = (value: string) =>
   `'${value.replaceAll("'", "''").replaceAll("\r", "' || chr(13) || '").replaceAll("\n", "' || chr(10) || '").replaceAll("\t", "' || chr(9) || '").replaceAll("\u0001", "' || chr(1) || '").replaceAll("\u001f", "' || chr(31) || '")}'`
