@@ -42,8 +42,8 @@ export const csvQuoted = (out: Output, bytes: Uint8Array): void => csvQuotedIn(o
 
 export const csvString = (out: Output, bytes: Uint8Array): void => csvStringIn(out, bytes, 0, bytes.length)
 
-/** Up to this many bytes a field is copied while it is checked for quotes, in one pass. */
-const shortField = 16
+/** Up to this many bytes a field is copied while it is checked for quotes, in one pass (as `range` copies). */
+const shortField = 64
 
 /** `csvString` of bytes [start, end) of `bytes`. */
 export const csvStringIn = (out: Output, bytes: Uint8Array, start: number, end: number): void => {

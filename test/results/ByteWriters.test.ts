@@ -69,14 +69,16 @@ const strings = [
   "tab\tand\\backslash",
   "ünïcödé ✓",
   "\u0001\u001f",
-  // Around the one-pass copy of short fields (up to 16 bytes): a comma, quote or line break first,
-  // last, at 16 bytes and just past them.
+  // Around the one-pass copy of short fields (up to 64 bytes): a comma, quote or line break first,
+  // last, at 64 bytes and just past them.
   ",first",
   '"',
   "0123456789abcdef",
-  '0123456789abcde"',
-  "0123456789abcdef\n",
-  "0123456789abcdefg"
+  "x".repeat(64),
+  `${"x".repeat(63)}"`,
+  `${"x".repeat(64)}\n`,
+  "x".repeat(65),
+  `${"x".repeat(64)},`
 ]
 const sqlString = (value: string) =>
   `'${value.replaceAll("'", "''").replaceAll("\r", "' || chr(13) || '").replaceAll("\n", "' || chr(10) || '").replaceAll("\t", "' || chr(9) || '").replaceAll("\u0001", "' || chr(1) || '").replaceAll("\u001f", "' || chr(31) || '")}'`
