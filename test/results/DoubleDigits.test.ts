@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { Output } from "../../src/results/ByteOutput.js"
 import { writeDouble } from "../../src/results/DoubleDigits.js"
+import { seededRandom } from "../support/SeededRandom.js"
 
 /**
  * `writeDouble` writes JavaScript's own text of every double (`-0` for negative zero): compared
@@ -10,16 +11,7 @@ import { writeDouble } from "../../src/results/DoubleDigits.js"
  */
 const expected = (value: number) => (Object.is(value, -0) ? "-0" : `${value}`)
 
-/** A small deterministic generator, so failures reproduce. */
-const random = (() => {
-  let state = 0x2545f491
-  return () => {
-    state ^= state << 13
-    state ^= state >>> 17
-    state ^= state << 5
-    return (state >>> 0) / 4294967296
-  }
-})()
+const random = seededRandom(0x2545f491)
 
 const bits = new Float64Array(1)
 const words = new Uint32Array(bits.buffer)
