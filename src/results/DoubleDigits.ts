@@ -77,7 +77,7 @@ const smallFraction = (out: Output, magnitude: number, exponent: number): void =
     // M past 2^81: both bounds hold.
     const wide = m2 >= twoTo27
     // While M < 2^54, R < M needs a top limb of 0 and R > 2^81 − M one of 2^27 − 1.
-    if (!wide && m2 === 0 && r2 !== 0 && r2 !== low27) {
+    if (m2 === 0 && r2 !== 0 && r2 !== low27) {
       buffer[at++] = 48 + digit
       continue
     }
@@ -125,7 +125,7 @@ export const writeDouble = (out: Output, value: number): void => {
   // Exact: the fraction of a double at least 0.5 is a double, and scaling by a power of two is exact.
   const scaled = (magnitude - whole) * twoTo54
   const top = Math.floor(scaled / twoTo27)
-  // Both limbs stay below 2^31 times ten: int32 arithmetic throughout.
+  // Both limbs stay below 2^27, and ten times that below 2^31: int32 arithmetic throughout.
   let high = top | 0
   let low = (scaled - top * twoTo27) | 0
   let half = halfUlps[exponent + 1]!
