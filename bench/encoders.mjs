@@ -2,11 +2,14 @@
 // RSS while doing it (per line; "fetch only" allocates almost no JS memory, so V8 rarely collects and
 // the native chunks it has dropped pile up until it does — the encoders' own garbage keeps that in
 // check). Not a test. Run after `npm run build`:
-//   node bench/encoders.mjs [rows=1000000] [shape=mixed|ints|strings|wide] [formats=json,ndjson,csv,arrow]
+//   node bench/encoders.mjs [rows=1000000] [shape=mixed|ints|strings|wide|big] [formats=json,ndjson,csv,arrow]
 // It times DuckDB producing the chunks on its own first ("fetch only"), so the encoder's share is the
-// difference. Figures are for comparison between runs on the same machine, not absolutes.
+// difference. Figures are for comparison between runs on the same machine, not absolutes. Shape `big`
+// is the bench's big result (bench/lib/cases.mjs); `cpu` is this process's CPU time per million rows,
+// which other work on a shared machine disturbs less than rows per second.
 import { DuckDBInstance } from "@duckdb/node-api"
-import { makeEncoder } from "../dist/results/Encoder.js"
+import { makeEncoder } from "../dist/results/Encoders.js"
+import { bigSql } from "./lib/cases.mjs"
 
 const rows = Number(process.argv[2] ?? 1_000_000)
 const shape = process.argv[3] ?? "mixed"
@@ -19,7 +22,8 @@ const queries = {
       TIMESTAMP '2024-01-01' + to_seconds(i) AS at, i % 3 = 0 AS flag,
       CASE WHEN i % 10 = 0 THEN NULL ELSE i % 7 END AS maybe FROM range(${rows}) t(i)`,
   wide: `SELECT i, [i, i + 1, i + 2] AS l, {'a': i, 'b': 'x' || i} AS s, DATE '2000-01-01' + (i % 10000)::INTEGER AS d,
-      uuid() AS u FROM range(${rows}) t(i)`
+      uuid() AS u FROM range(${rows}) t(i)`,
+  big: bigSql(rows)
 }
 const sql = queries[shape]
 if (sql === undefined) throw new Error(`unknown shape ${shape}`)
@@ -40,6 +44,7 @@ const run = async (format, query = sql) => {
   let count = 0
   let chunks = 0
   const started = performance.now()
+  const cpu = process.cpuUsage()
   for (;;) {
     const chunk = await result.fetchChunk()
     if (chunk === null || chunk.rowCount === 0) break
@@ -48,12 +53,13 @@ const run = async (format, query = sql) => {
     if (++chunks % 64 === 0) sampleRss()
   }
   bytes += encoder?.end({ rowCount: count, truncated: false }).byteLength ?? 0
-  return { ms: performance.now() - started, count, bytes }
+  const used = process.cpuUsage(cpu)
+  return { ms: performance.now() - started, cpuMs: (used.user + used.system) / 1000, count, bytes }
 }
 
-const report = (label, { ms, count, bytes }) => {
+const report = (label, { ms, cpuMs, count, bytes }) => {
   console.log(
-    `${label.padEnd(11)} ${String(Math.round(count / (ms / 1000))).padStart(10)} rows/s  ${(ms / 1000).toFixed(2)} s  ${(bytes / 2 ** 20).toFixed(1).padStart(7)} MiB out  peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`
+    `${label.padEnd(11)} ${String(Math.round(count / (ms / 1000))).padStart(10)} rows/s  ${(ms / 1000).toFixed(2)} s  cpu ${String(Math.round(cpuMs / (count / 1e6))).padStart(5)} ms/M rows  ${(bytes / 2 ** 20).toFixed(1).padStart(7)} MiB out  peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`
   )
   peakRss = 0
 }

@@ -42,12 +42,35 @@ export const csvQuoted = (out: Output, bytes: Uint8Array): void => csvQuotedIn(o
 
 export const csvString = (out: Output, bytes: Uint8Array): void => csvStringIn(out, bytes, 0, bytes.length)
 
+/**
+ * Up to this many bytes a field is copied while it is checked for quotes, in one pass: for strings
+ * of 20–40 bytes that is about 20% faster than a scan and then a `range` copy (a `subarray` and a
+ * native call past 16 bytes); longer ones are scanned and then copied natively.
+ */
+const shortField = 64
+
 /** `csvString` of bytes [start, end) of `bytes`. */
 export const csvStringIn = (out: Output, bytes: Uint8Array, start: number, end: number): void => {
   if (end === start) {
     out.byte(quote)
     out.byte(quote)
-  } else if (!csvNeedsQuotesIn(bytes, start, end)) {
+    return
+  }
+  if (end - start <= shortField) {
+    const buffer = out.ensure(end - start)
+    let at = out.length
+    let i = start
+    for (; i < end; i++) {
+      const b = bytes[i]!
+      if (b === comma || b === quote || b === cr || b === lf) break
+      buffer[at++] = b
+    }
+    if (i === end) {
+      out.length = at
+      return
+    }
+  }
+  if (!csvNeedsQuotesIn(bytes, start, end)) {
     out.range(bytes, start, end)
   } else {
     out.byte(quote)

@@ -31,7 +31,30 @@ const integers = [
 ]
 const signedIntegers = [...integers, ...integers.map((value) => -value - 1n)]
 
-const doubles = ["0.0", "'-0.0'", "1.5", "1.0 / 7", "1e21", "5e-324", "-123.25", "'nan'", "'inf'", "'-inf'"]
+const doubles = [
+  "0.0",
+  "'-0.0'",
+  "1.5",
+  "1.0 / 7",
+  "1e21",
+  "5e-324",
+  "-123.25",
+  "'nan'",
+  "'inf'",
+  "'-inf'",
+  // The digit writer's range (1e-6 ≤ |v| < 2^53, DoubleDigits.ts) and its edges.
+  "1000000.0 / 7",
+  "-0.75",
+  "0.49999999999999994",
+  "4503599627370495.5",
+  "9007199254740991.0",
+  "244140.626708984375",
+  "-1.0000000000000002",
+  "0.1",
+  "-1.0 / 3000",
+  "1e-6",
+  "9.999999999999999e-7"
+]
 const doubleText = (value: number) => (Object.is(value, -0) ? "-0" : Number.isNaN(value) ? "NaN" : `${value}`)
 
 const strings = [
@@ -45,7 +68,17 @@ const strings = [
   "cr\rlf\n",
   "tab\tand\\backslash",
   "ünïcödé ✓",
-  "\u0001\u001f"
+  "\u0001\u001f",
+  // Around the one-pass copy of short fields (up to 64 bytes): a comma, quote or line break first,
+  // last, at 64 bytes and just past them.
+  ",first",
+  '"',
+  "0123456789abcdef",
+  "x".repeat(64),
+  `${"x".repeat(63)}"`,
+  `${"x".repeat(64)}\n`,
+  "x".repeat(65),
+  `${"x".repeat(64)},`
 ]
 const sqlString = (value: string) =>
   `'${value.replaceAll("'", "''").replaceAll("\r", "' || chr(13) || '").replaceAll("\n", "' || chr(10) || '").replaceAll("\t", "' || chr(9) || '").replaceAll("\u0001", "' || chr(1) || '").replaceAll("\u001f", "' || chr(31) || '")}'`
@@ -98,6 +131,30 @@ describe.each([false, true])("byte writers (NULLs beside the values: %s)", (null
     expect(await ndjsonValues(sql)).toEqual(
       withNulls(
         texts.map((text) => (/^-?Infinity$|^NaN$/.test(text) ? `"${text}"` : text)),
+        "null"
+      )
+    )
+  })
+
+  it("DATE: the dates kept side by side (1900-01-01 to 2079-06-06), those around them and the infinities", async () => {
+    const dates = [
+      "1899-12-31",
+      "1900-01-01",
+      "1970-01-01",
+      "2024-02-29",
+      "2079-06-06",
+      "2079-06-07",
+      "0001-01-01",
+      "9999-12-31",
+      "1900-01-01",
+      "2024-02-29"
+    ]
+    const sql = column("DATE", [...dates.map((date) => `DATE '${date}'`), "'infinity'", "'-infinity'"], nulls)
+    const texts = [...dates, "infinity", "-infinity"]
+    expect(await csvLines(sql)).toEqual(withNulls(texts, ""))
+    expect(await ndjsonValues(sql)).toEqual(
+      withNulls(
+        texts.map((text) => `"${text}"`),
         "null"
       )
     )

@@ -94,6 +94,38 @@ describe("a huge string", () => {
   })
 })
 
+describe("a huge string beside the byte writers' other fast paths", () => {
+  // The sliced rows go through the same writers as the ordinary ones: DOUBLE digits, the DATE
+  // window, BIGINT below 2^32 and beyond it, short strings that need quotes, NULLs.
+  const sql = `SELECT i, i / 7 - 1 AS f, DATE '2024-02-27' + i::INTEGER AS day, i * 4294967296 AS big,
+      CASE WHEN i = 1 THEN NULL ELSE 'a,' || i END AS q,
+      CASE WHEN i = 2 THEN repeat('x', ${hugeValueBytes + 1}) WHEN i = 3 THEN NULL ELSE 'ü' || i END AS v
+    FROM range(5) t(i)`
+  const rows = [0, 1, 2, 3, 4].map((i) => ({
+    i,
+    f: i / 7 - 1,
+    day: `2024-0${i < 3 ? "2" : "3"}-${["27", "28", "29", "01", "02"][i]}`,
+    big: i * 4294967296,
+    q: i === 1 ? null : `a,${i}`,
+    v: i === 2 ? "x".repeat(hugeValueBytes + 1) : i === 3 ? null : `ü${i}`
+  }))
+
+  it.each(["ndjson", "csv"] as const)("%s: the same bytes as each value's own text", async (format) => {
+    const { sliced, bytes } = await slicedFirstChunk(sql, format)
+    expect(sliced).toBe(true)
+    const text =
+      format === "ndjson"
+        ? rows.map((row) => `${JSON.stringify(row)}\n`).join("")
+        : `i,f,day,big,q,v\r\n${rows
+            .map(
+              (row) =>
+                `${row.i},${row.f},${row.day},${row.big},${row.q === null ? "" : `"${row.q}"`},${row.v ?? ""}\r\n`
+            )
+            .join("")}`
+    expect(bytes.toString("utf8")).toBe(text)
+  })
+})
+
 describe("a huge BLOB", () => {
   // 7 bytes a unit (a NUL, 0xff, a comma, a quote, LF): 7 MB, not a multiple of 3, so the base64
   // ends in padding and the 48 KiB slices fall at every offset within a unit.

@@ -9,17 +9,9 @@ import {
   timestampText,
   timestampTextBig
 } from "../../src/results/Temporal.js"
+import { seededRandom } from "../support/SeededRandom.js"
 
-/** A small deterministic generator, so failures reproduce. */
-const random = (() => {
-  let state = 0x12345678
-  return () => {
-    state ^= state << 13
-    state ^= state >>> 17
-    state ^= state << 5
-    return (state >>> 0) / 4294967296
-  }
-})()
+const random = seededRandom(0x12345678)
 
 describe("float32Text", () => {
   const shortest = (value: number) => {
