@@ -10,15 +10,16 @@ import { apiKey, type RunningServer, startServer, testSettings } from "../suppor
  * A regression guard for the query path's overhead (issues 8 and 14): CPU time per `SELECT 42`
  * through the whole server (gateway, rate limit, auth, gate, pool, encoder, audit, metrics) against
  * a bare node:http + DuckDB handler, both in this process, measured in alternating rounds. CPU time,
- * not wall time, so that other work on a shared machine disturbs it less; the bound is generous and
- * catches a change that makes the path several times heavier, not a few percent.
+ * not wall time, so that other work on a shared machine disturbs it less. The figure counts the
+ * client's CPU too (it runs here), which both sides share: measured 1.15 with a fiber per query and
+ * 0.96 without (issue 14), so the bound catches a path half again heavier, not a few percent.
  *
  * The load runs at twice the default pool size, so that most requests wait for a connection (the
  * case issue 14 found slow), and the bare handler reuses its connections from a free list bounded
  * like the pool, as a real server does: one that opens a connection per request is slower than a
  * real limit and would hide overhead.
  */
-const maxRatio = 2
+const maxRatio = 1.5
 const requestsPerRound = 1_500
 // The server under test runs with the default pool; the bare handler gets the same bound.
 const poolSize = Schema.decodeSync(ConnectionPoolConfig)({}).max_connections
