@@ -154,7 +154,7 @@ export class Gateway extends Effect.Service<Gateway>()("pondpilot/Gateway", {
     ): (() => void) | undefined => {
       if (match.route === queryRoute) {
         const instanceId = match.segments[instanceIdSegment]!
-        const defect = (defect: unknown) => runFork(renderFailure(record, res)(Cause.die(defect)))
+        const defect = (thrown: unknown) => runFork(renderFailure(record, res)(Cause.die(thrown)))
         return queries.accept({ record, request, res, instanceId, principal: principal!, defect })
       }
       if (match.route === undefined) answer(res, record, unroutedError(match.allow))
