@@ -12,7 +12,7 @@ import { apiKey, type RunningServer, startServer, testSettings } from "../suppor
  * a bare node:http + DuckDB handler, both in this process, measured in alternating rounds. CPU time,
  * not wall time, so that other work on a shared machine disturbs it less. The figure counts the
  * client's CPU too (it runs here), which both sides share: measured 1.15 with a fiber per query and
- * 0.96 without (issue 14), so the bound catches a path half again heavier, not a few percent.
+ * 0.96–1.14 without (issue 14), so the bound catches a path half again heavier, not a few percent.
  *
  * The load runs at twice the default pool size, so that most requests wait for a connection (the
  * case issue 14 found slow), and the bare handler reuses its connections from a free list bounded
