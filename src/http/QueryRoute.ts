@@ -296,12 +296,10 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
       const { record, res, principal } = request
       instance.touch(clock.unsafeCurrentTimeMillis())
       record.queryStarted(instance.id)
+      // The tracker stops a query from a timer or from another request, never while this runs:
+      // `launched` is set by then.
       let launched: Launched | undefined
-      let stopFirst = false
-      const tracked = tracker.begin({ instanceId: instance.id, principal, deadline }, () => {
-        if (launched === undefined) stopFirst = true
-        else launched.stop()
-      })
+      const tracked = tracker.begin({ instanceId: instance.id, principal, deadline }, () => launched?.stop())
       launched = runner.launch(
         {
           instance,
@@ -329,7 +327,6 @@ export class QueryRoute extends Effect.Service<QueryRoute>()("pondpilot/QueryRou
             request.defect(outcome.defect)
           })
       )
-      if (stopFirst) launched.stop()
       return launched.stop
     }
 
