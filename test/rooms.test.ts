@@ -15,7 +15,8 @@ const rooms = [
   "params",
   "results",
   "sql",
-  "domain"
+  "domain",
+  "collections"
 ] as const
 
 const srcDir = join(import.meta.dirname, "..", "src")

@@ -1,5 +1,6 @@
 import type { DuckDBConnection } from "@duckdb/node-api"
 import { type Clock, Duration, Effect, Runtime, Schedule, type Scope } from "effect"
+import { LinkedList, type ListNode } from "../collections/LinkedList.js"
 import type { ConnectionPoolConfig } from "../domain/Config.js"
 import { PoolExhausted, ShuttingDown } from "../domain/Errors.js"
 import { InstanceViews } from "./InstanceViews.js"
@@ -7,6 +8,7 @@ import { type ConnectionOwner, PooledConnection, type StatementBudget } from "./
 
 interface Waiter {
   readonly deadline: number
+  node: ListNode<Waiter> | undefined
   settled: boolean
   readonly wake: () => void
   readonly expire: () => void
@@ -47,9 +49,10 @@ export const poolOptionsFromConfig = (config: ConnectionPoolConfig): PoolOptions
  */
 export class ConnectionPool implements ConnectionOwner {
   private readonly idle: Array<PooledConnection> = []
-  private readonly lent = new Set<PooledConnection>()
+  /** Lists, not sets: an entry per query comes and goes (see LinkedList). */
+  private readonly lent = new LinkedList<PooledConnection>()
   /** Callers waiting for a release, oldest (earliest deadline) first. */
-  private readonly waiters = new Set<Waiter>()
+  private readonly waiters = new LinkedList<Waiter>()
   /** Fails waiters whose deadline passed; one fiber per pool, running only while someone waits. */
   private sweeping = false
   private runFork: (effect: Effect.Effect<void>) => void = () => {}
@@ -151,7 +154,7 @@ export class ConnectionPool implements ConnectionOwner {
 
   private lend(connection: PooledConnection, now: number): PooledConnection {
     connection.lastUsedAt = now
-    this.lent.add(connection)
+    connection.lentAs = this.lent.push(connection)
     return connection
   }
 
@@ -187,6 +190,7 @@ export class ConnectionPool implements ConnectionOwner {
     return Effect.async<void, PoolExhausted>((resume) => {
       const waiter: Waiter = {
         deadline,
+        node: undefined,
         settled: false,
         wake: () => {
           waiter.settled = true
@@ -203,11 +207,11 @@ export class ConnectionPool implements ConnectionOwner {
           )
         }
       }
-      this.waiters.add(waiter)
+      waiter.node = this.waiters.push(waiter)
       this.sweep()
       return Effect.sync(() => {
         // Interrupted after a wake-up it will not use: pass the wake-up on.
-        if (this.waiters.delete(waiter) === false && waiter.settled) this.wakeOne()
+        if (!this.waiters.remove(waiter.node!) && waiter.settled) this.wakeOne()
       })
     }).pipe(Effect.interruptible)
   }
@@ -217,13 +221,13 @@ export class ConnectionPool implements ConnectionOwner {
     this.sweeping = true
     const loop: Effect.Effect<void> = Effect.suspend(() => {
       const now = this.now()
-      for (const waiter of this.waiters) {
-        if (waiter.deadline > now) break
-        this.waiters.delete(waiter)
-        waiter.expire()
+      for (let first = this.waiters.first; first !== undefined; first = this.waiters.first) {
+        if (first.value.deadline > now) break
+        this.waiters.remove(first)
+        first.value.expire()
       }
-      const next = this.waiters.values().next()
-      if (next.done === true) {
+      const next = this.waiters.first
+      if (next === undefined) {
         this.sweeping = false
         return Effect.void
       }
@@ -233,11 +237,7 @@ export class ConnectionPool implements ConnectionOwner {
   }
 
   private wakeOne(): void {
-    for (const waiter of this.waiters) {
-      this.waiters.delete(waiter)
-      waiter.wake()
-      return
-    }
+    this.waiters.shift()?.wake()
   }
 
   private readonly open: Effect.Effect<PooledConnection> = Effect.suspend(() => {
@@ -292,7 +292,7 @@ export class ConnectionPool implements ConnectionOwner {
 
   /** Returns a connection; `suspect` when its last use ended in an error or an interrupt. */
   release(connection: PooledConnection, suspect = false): void {
-    if (!this.lent.delete(connection)) return
+    if (!this.giveBack(connection)) return
     // Whoever lent it has seen DuckDB let go: interrupts still being repeated would reach the next run.
     connection.endRun()
     const now = this.now()
@@ -311,7 +311,7 @@ export class ConnectionPool implements ConnectionOwner {
    * running on it would make `closeSync` block the event loop until the call ends: close it after.
    */
   discard(connection: PooledConnection): void {
-    if (!this.lent.delete(connection)) return
+    if (!this.giveBack(connection)) return
     const pending = connection.pending
     if (pending === undefined) connection.close()
     else
@@ -320,6 +320,13 @@ export class ConnectionPool implements ConnectionOwner {
         () => connection.close()
       )
     this.noteReturned()
+  }
+
+  /** Takes `connection` off the lent list; false when it was not lent (given back already). */
+  private giveBack(connection: PooledConnection): boolean {
+    const lentAs = connection.lentAs
+    connection.lentAs = undefined
+    return lentAs !== undefined && this.lent.remove(lentAs)
   }
 
   /** Interrupts the DuckDB work of every lent connection (shutdown, instance deletion). */
@@ -373,7 +380,7 @@ export class ConnectionPool implements ConnectionOwner {
     for (const connection of this.idle.splice(0)) connection.close()
     this.interruptAll()
     const waiting = [...this.waiters]
-    this.waiters.clear()
+    while (this.waiters.shift() !== undefined);
     for (const waiter of waiting) waiter.wake()
   })
 }

@@ -1,4 +1,6 @@
 import type { DuckDBConnection, DuckDBPreparedStatement } from "@duckdb/node-api"
+import type { ListNode } from "../collections/LinkedList.js"
+import { RecencyMap } from "../collections/RecencyMap.js"
 import type { InstanceViews } from "./InstanceViews.js"
 
 const statementCacheSize = 128
@@ -36,7 +38,7 @@ export interface ConnectionOwner {
 /** A DuckDB connection lent by a pool, with the prepared statements it has already built. */
 export class PooledConnection {
   /** Most recently used last; a hit moves the entry to the end. */
-  private readonly statements = new Map<string, DuckDBPreparedStatement>()
+  private readonly statements = new RecencyMap<string, DuckDBPreparedStatement>()
   /** The cached statement the current run executes. */
   private running: string | undefined = undefined
   /** A statement prepared for one run and not cached (no room): destroyed when the run ends. */
@@ -45,6 +47,8 @@ export class PooledConnection {
   suspect = false
   /** Set when the pool interrupted it from outside; a stream that then ends early is not complete. */
   interrupted = false
+  /** Its place on its pool's list of lent connections, while lent. */
+  lentAs: ListNode<PooledConnection> | undefined = undefined
   /** The DuckDB call in flight, so that an interrupt can wait until DuckDB lets go of the connection. */
   pending: Promise<unknown> | undefined = undefined
   /** The instance's view redefinitions its cached statements were prepared after. */
@@ -67,15 +71,11 @@ export class PooledConnection {
   cachedStatement(sql: string): DuckDBPreparedStatement | undefined {
     if (this.viewsSeen !== this.owner.views.redefinitions) {
       // Prepared before a view changed, they would still read its old definition.
-      for (const [cached, statement] of [...this.statements]) this.forget(cached, statement)
+      for (const [cached, statement] of [...this.statements.entries()]) this.forget(cached, statement)
       this.viewsSeen = this.owner.views.redefinitions
     }
-    const statement = this.statements.get(sql)
-    if (statement !== undefined) {
-      this.statements.delete(sql)
-      this.statements.set(sql, statement)
-      this.running = sql
-    }
+    const statement = this.statements.use(sql)
+    if (statement !== undefined) this.running = sql
     return statement
   }
 
@@ -101,7 +101,7 @@ export class PooledConnection {
   }
 
   private evictOldest(): void {
-    const [oldest, evicted] = this.statements.entries().next().value!
+    const [oldest, evicted] = this.statements.oldest()!
     this.forget(oldest, evicted)
   }
 
@@ -112,7 +112,7 @@ export class PooledConnection {
   }
 
   forgetStatement(sql: string): void {
-    const statement = this.statements.get(sql)
+    const statement = this.statements.peek(sql)
     if (statement !== undefined) this.forget(sql, statement)
   }
 
@@ -152,7 +152,7 @@ export class PooledConnection {
 
   close(): void {
     this.endRun()
-    for (const [sql, statement] of [...this.statements]) this.forget(sql, statement)
+    for (const [sql, statement] of [...this.statements.entries()]) this.forget(sql, statement)
     this.raw.closeSync()
   }
 }

@@ -1,4 +1,5 @@
 import { Effect } from "effect"
+import { LinkedList, type ListNode } from "../collections/LinkedList.js"
 
 /**
  * How many queries may hold DuckDB at once, per principal and in all. A query holds its place from
@@ -21,35 +22,79 @@ export interface Waiter {
   wake: () => void
 }
 
+/** What one principal holds and waits for. */
+interface Holder {
+  readonly principal: string
+  held: number
+  /** Its waiters, oldest first. */
+  readonly queue: LinkedList<QueuedWaiter>
+  /** Its place in the round of principals with waiters, while it has some. */
+  turn: ListNode<Holder> | undefined
+}
+
+interface QueuedWaiter extends Waiter {
+  node: ListNode<QueuedWaiter> | undefined
+}
+
 const noWake = () => {}
 
+/**
+ * Holders kept with nothing held nor queued before the idle ones are dropped: a principal sending
+ * one query at a time would otherwise be removed and added again on every query (see LinkedList for
+ * why that churn is avoided on the query path).
+ */
+const idleHoldersKept = 1_024
+
 export class Admission {
-  private readonly held = new Map<string, number>()
+  private readonly holders = new Map<string, Holder>()
   private inUse = 0
-  /** Waiters by principal; the map's order is the round-robin order (a served principal moves last). */
-  private readonly waiting = new Map<string, Set<Waiter>>()
+  /** Principals with waiters; the round-robin order (a served principal moves last). */
+  private readonly round = new LinkedList<Holder>()
+  private pruneAt = idleHoldersKept
 
   constructor(readonly limits: AdmissionLimits) {}
 
   /** Places held now by `principal`. */
   heldBy(principal: string): number {
-    return this.held.get(principal) ?? 0
+    return this.holders.get(principal)?.held ?? 0
   }
 
   get total(): number {
     return this.inUse
   }
 
-  /** Takes a place at once when one is free and nobody waits for it; false otherwise. */
-  tryEnter(principal: string): boolean {
-    if (this.waiting.size > 0) return false
-    return this.take(principal)
+  /** Principals it keeps a record of: holding, queued, or idle and not yet pruned. */
+  get principalsKept(): number {
+    return this.holders.size
   }
 
-  private take(principal: string): boolean {
-    const mine = this.held.get(principal) ?? 0
-    if (mine >= this.limits.perPrincipal || this.inUse >= this.limits.total) return false
-    this.held.set(principal, mine + 1)
+  /** Takes a place at once when one is free and nobody waits for it; false otherwise. */
+  tryEnter(principal: string): boolean {
+    if (this.round.size > 0) return false
+    return this.take(this.holderOf(principal))
+  }
+
+  private holderOf(principal: string): Holder {
+    let holder = this.holders.get(principal)
+    if (holder === undefined) {
+      if (this.holders.size >= this.pruneAt) this.prune()
+      holder = { principal, held: 0, queue: new LinkedList(), turn: undefined }
+      this.holders.set(principal, holder)
+    }
+    return holder
+  }
+
+  /** Drops holders with nothing held nor queued; amortised over at least as many new principals. */
+  private prune(): void {
+    for (const [principal, holder] of this.holders) {
+      if (holder.held === 0 && holder.queue.size === 0) this.holders.delete(principal)
+    }
+    this.pruneAt = Math.max(idleHoldersKept, 2 * this.holders.size)
+  }
+
+  private take(holder: Holder): boolean {
+    if (holder.held >= this.limits.perPrincipal || this.inUse >= this.limits.total) return false
+    holder.held++
     this.inUse++
     return true
   }
@@ -77,13 +122,10 @@ export class Admission {
    */
   enterOr(principal: string, wake: () => void): Waiter | undefined {
     if (this.tryEnter(principal)) return undefined
-    const waiter: Waiter = { principal, granted: false, wake: noWake }
-    let queue = this.waiting.get(principal)
-    if (queue === undefined) {
-      queue = new Set()
-      this.waiting.set(principal, queue)
-    }
-    queue.add(waiter)
+    const holder = this.holderOf(principal)
+    const waiter: QueuedWaiter = { principal, granted: false, wake: noWake, node: undefined }
+    waiter.node = holder.queue.push(waiter)
+    if (holder.turn === undefined) holder.turn = this.round.push(holder)
     // A place may be free for this principal although others wait (they are at their own limit).
     this.grant()
     if (waiter.granted) return undefined
@@ -92,32 +134,39 @@ export class Admission {
   }
 
   withdraw(waiter: Waiter): void {
-    const queue = this.waiting.get(waiter.principal)
-    if (queue === undefined) return
-    queue.delete(waiter)
-    if (queue.size === 0) this.waiting.delete(waiter.principal)
+    const queued = waiter as QueuedWaiter
+    const holder = this.holders.get(waiter.principal)
+    if (holder === undefined || queued.node === undefined) return
+    holder.queue.remove(queued.node)
+    queued.node = undefined
+    if (holder.queue.size === 0) this.leaveRound(holder)
   }
 
   /** Gives a place back; the next waiter, in round-robin order, takes it. */
   leave(principal: string): void {
-    const mine = this.held.get(principal) ?? 0
-    if (mine <= 1) this.held.delete(principal)
-    else this.held.set(principal, mine - 1)
+    const holder = this.holders.get(principal)
+    if (holder !== undefined && holder.held > 0) holder.held--
     this.inUse--
-    if (this.waiting.size > 0) this.grant()
+    if (this.round.size > 0) this.grant()
+  }
+
+  private leaveRound(holder: Holder): void {
+    if (holder.turn === undefined) return
+    this.round.remove(holder.turn)
+    holder.turn = undefined
   }
 
   /** Admits waiters while places are free, one principal at a time. */
   private grant(): void {
     while (this.inUse < this.limits.total) {
       let admitted = false
-      for (const [principal, queue] of this.waiting) {
-        if (!this.take(principal)) continue
-        const waiter = queue.values().next().value!
-        queue.delete(waiter)
-        this.waiting.delete(principal)
+      for (const holder of this.round) {
+        if (!this.take(holder)) continue
+        const waiter = holder.queue.shift()!
+        waiter.node = undefined
         // Served: to the back of the round, if it still waits.
-        if (queue.size > 0) this.waiting.set(principal, queue)
+        if (holder.queue.size === 0) this.leaveRound(holder)
+        else this.round.moveToBack(holder.turn!)
         waiter.granted = true
         waiter.wake()
         admitted = true

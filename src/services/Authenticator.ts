@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto"
 import type { Headers } from "@effect/platform"
 import { Clock, Duration, Effect, Option, Redacted } from "effect"
+import { RecencyMap } from "../collections/RecencyMap.js"
 import type { Settings } from "../domain/ConfigLoader.js"
 import { Unauthorized } from "../domain/Errors.js"
 import { anonymousPrincipal, apiKeyPrincipal, jwtPrincipal, type Principal } from "../domain/Principal.js"
@@ -73,24 +74,25 @@ const bearerToken = (headers: Headers.Headers): { readonly token: string } | Aut
 
 /** Successful verifications by token, least recently used dropped first, none used past the token's exp. */
 class VerifiedTokens {
-  private readonly entries = new Map<string, { readonly principal: Principal; readonly expiresAt: number }>()
+  private readonly entries = new RecencyMap<
+    string,
+    { readonly principal: Principal; readonly expiresAt: number }
+  >()
   constructor(private readonly capacity: number) {}
 
   get(token: string, now: number): Principal | undefined {
-    const entry = this.entries.get(token)
+    const entry = this.entries.use(token)
     if (entry === undefined) return undefined
+    if (now < entry.expiresAt) return entry.principal
     this.entries.delete(token)
-    if (now >= entry.expiresAt) return undefined
-    this.entries.set(token, entry)
-    return entry.principal
+    return undefined
   }
 
   set(token: string, principal: Principal, expiresAt: number, now: number): void {
     if (now >= expiresAt) return
-    this.entries.delete(token)
-    if (this.entries.size >= this.capacity) {
-      const oldest = this.entries.keys().next()
-      if (!oldest.done) this.entries.delete(oldest.value)
+    if (this.entries.peek(token) === undefined && this.entries.size >= this.capacity) {
+      const oldest = this.entries.oldest()
+      if (oldest !== undefined) this.entries.delete(oldest[0])
     }
     this.entries.set(token, { principal, expiresAt })
   }

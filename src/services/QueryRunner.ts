@@ -2,6 +2,7 @@ import { type DuckDBDataChunk, type DuckDBPreparedStatement, StatementType } fro
 import { Cause, Effect, Either, Exit, Option, Runtime } from "effect"
 import { classifyQueryFailure } from "../attach/HostPolicy.js"
 import { scrubMessage } from "../attach/Scrub.js"
+import { LinkedList, type ListNode } from "../collections/LinkedList.js"
 import {
   Cancelled,
   type ForbiddenStatement,
@@ -117,6 +118,8 @@ interface Ticket {
   runaway: boolean
   /** When it started, on an instance whose upstream statements the server may have to stop. */
   startedAt?: number
+  /** Its place among that instance's queries (`upstreamRuns`). */
+  upstreamRun?: ListNode<Ticket>
 }
 
 /** A verified statement prepared on a connection, and the view lock it holds until it runs. */
@@ -406,14 +409,17 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
     }
 
     /** Queries running on instances with a stoppable upstream, for `stopUpstream`'s window. */
-    const upstreamRuns = new WeakMap<Instance, Set<Ticket>>()
+    const upstreamRuns = new WeakMap<Instance, LinkedList<Ticket>>()
 
     const trackUpstream = (ticket: Ticket) => {
       if (!ticket.instance.hasStoppableUpstream) return
       ticket.startedAt = Date.now()
-      const runs = upstreamRuns.get(ticket.instance) ?? new Set<Ticket>()
-      upstreamRuns.set(ticket.instance, runs)
-      runs.add(ticket)
+      let runs = upstreamRuns.get(ticket.instance)
+      if (runs === undefined) {
+        runs = new LinkedList<Ticket>()
+        upstreamRuns.set(ticket.instance, runs)
+      }
+      ticket.upstreamRun = runs.push(ticket)
     }
 
     /**
@@ -446,7 +452,7 @@ export class QueryRunner extends Effect.Service<QueryRunner>()("pondpilot/QueryR
      * failure or a stop; closed, and its engine renewed, when DuckDB held on past the grace period.
      */
     const giveBack = (connection: PooledConnection, clean: boolean, ticket: Ticket) => {
-      if (ticket.startedAt !== undefined) upstreamRuns.get(ticket.instance)?.delete(ticket)
+      if (ticket.upstreamRun !== undefined) upstreamRuns.get(ticket.instance)?.remove(ticket.upstreamRun)
       connection.pending = undefined
       connection.endRun(!clean || connection.interrupted)
       if (ticket.runaway) {

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto"
 import { Effect } from "effect"
+import { LinkedList, type ListNode } from "../collections/LinkedList.js"
 import { Cancelled, NotFound, type QueryTimeout, type ShuttingDown } from "../domain/Errors.js"
 
 /** Why a query was stopped from outside its request. */
@@ -29,6 +30,7 @@ class Entry implements RunningQuery {
   queryType: string | undefined = undefined
   stopReason: StopReason | undefined = undefined
   timer: ReturnType<typeof setTimeout> | undefined = undefined
+  node: ListNode<Entry> | undefined = undefined
   private whenDone: Array<() => void> | undefined = undefined
 
   constructor(
@@ -69,7 +71,14 @@ class Entry implements RunningQuery {
 export class QueryTracker extends Effect.Service<QueryTracker>()("pondpilot/QueryTracker", {
   effect: Effect.gen(function* () {
     const clock = yield* Effect.clock
-    const running = new Map<string, Entry>()
+    // A list, not a map by id: an entry per query comes and goes (see LinkedList), and only a
+    // cancel looks one up by id, walking the queries running now.
+    const running = new LinkedList<Entry>()
+
+    const find = (id: string): Entry | undefined => {
+      for (const entry of running) if (entry.id === id) return entry
+      return undefined
+    }
 
     /**
      * Registers a query that runs without a fiber of its own: `interrupt` is how the tracker stops it
@@ -84,7 +93,7 @@ export class QueryTracker extends Effect.Service<QueryTracker>()("pondpilot/Quer
         clock.unsafeCurrentTimeMillis(),
         interrupt
       )
-      running.set(entry.id, entry)
+      entry.node = running.push(entry)
       const deadline = options.deadline
       if (deadline !== undefined) {
         entry.timer = setTimeout(() => entry.stop(deadline.reason()), deadline.millis)
@@ -94,21 +103,22 @@ export class QueryTracker extends Effect.Service<QueryTracker>()("pondpilot/Quer
 
     const end = (tracked: Tracked): StopReason | undefined => {
       const entry = tracked as Entry
-      running.delete(entry.id)
+      if (entry.node !== undefined) running.remove(entry.node)
+      entry.node = undefined
       entry.done()
       return entry.stopReason
     }
 
     const list = (principal: string): ReadonlyArray<RunningQuery> => {
       const mine: Array<RunningQuery> = []
-      for (const query of running.values()) if (query.principal === principal) mine.push(query)
+      for (const query of running) if (query.principal === principal) mine.push(query)
       return mine
     }
 
     /** Stops the caller's query and waits until it has let go of DuckDB; another principal's is not found. */
     const cancel = (id: string, principal: string): Effect.Effect<void, NotFound> =>
       Effect.suspend(() => {
-        const entry = running.get(id)
+        const entry = find(id)
         if (entry === undefined || entry.principal !== principal) {
           return Effect.fail(new NotFound({ message: "query not found" }))
         }
@@ -119,13 +129,13 @@ export class QueryTracker extends Effect.Service<QueryTracker>()("pondpilot/Quer
       })
 
     const cancelInstance = (instanceId: string, reason: StopReason): void => {
-      for (const entry of running.values()) {
+      for (const entry of [...running]) {
         if (entry.instanceId === instanceId) entry.stop(reason)
       }
     }
 
     const cancelAll = (reason: StopReason): void => {
-      for (const entry of running.values()) entry.stop(reason)
+      for (const entry of [...running]) entry.stop(reason)
     }
 
     return {

@@ -1,4 +1,5 @@
 import { Context, Effect, Layer } from "effect"
+import { RecencyMap } from "../collections/RecencyMap.js"
 import type { StoreUnavailable } from "../domain/Errors.js"
 
 /**
@@ -87,8 +88,9 @@ interface Bucket {
 }
 
 /**
- * In-memory GCRA state, synchronous. A `Map` kept in last-seen order (every request, refused ones
- * too, moves its key to the back) gives two cheap properties:
+ * In-memory GCRA state, synchronous. A map kept in last-seen order (every request, refused ones
+ * too, moves its key to the back; a `RecencyMap`, so that this costs no hash-table churn) gives two
+ * cheap properties:
  *
  * - Idle expiry: a key unseen for τ + T has `TAT <= now` (TAT never runs more than τ + T ahead of
  *   the last allowed request), so its state equals a fresh key's. Such keys form a prefix of the map;
@@ -101,12 +103,13 @@ interface Bucket {
  */
 export const makeMemoryRateLimitStore = (options: MemoryRateLimitStoreOptions) => {
   const maxKeys = Math.max(1, options.maxKeys)
-  const buckets = new Map<string, Bucket>()
+  const buckets = new RecencyMap<string, Bucket>()
 
-  const expireIdle = (now: number, horizon: number) => {
+  /** Drops idle keys from the front, up to `keep` (the key being served, last in the order). */
+  const expireIdle = (now: number, horizon: number, keep: string) => {
     let budget = sweepPerRequest
-    for (const [key, bucket] of buckets) {
-      if (budget-- === 0 || (bucket.tat > now && bucket.lastSeen + horizon > now)) return
+    for (const [key, bucket] of buckets.entries()) {
+      if (budget-- === 0 || key === keep || (bucket.tat > now && bucket.lastSeen + horizon > now)) return
       buckets.delete(key)
     }
   }
@@ -115,7 +118,7 @@ export const makeMemoryRateLimitStore = (options: MemoryRateLimitStoreOptions) =
     let victim: string | undefined
     let lowest = Number.POSITIVE_INFINITY
     let examined = 0
-    for (const [key, bucket] of buckets) {
+    for (const [key, bucket] of buckets.entries()) {
       if (bucket.tat < lowest) {
         lowest = bucket.tat
         victim = key
@@ -126,16 +129,16 @@ export const makeMemoryRateLimitStore = (options: MemoryRateLimitStoreOptions) =
   }
 
   const consumeNow = (key: string, now: number, policy: GcraPolicy): RateDecision => {
-    expireIdle(now, policy.toleranceMicros + policy.emissionIntervalMicros)
-    let bucket = buckets.get(key)
+    // The key served is moved to the back before the sweep, so that a client sending below its rate
+    // (whose state is a fresh key's every time) keeps its entry instead of a delete and an insert.
+    let bucket = buckets.use(key)
+    expireIdle(now, policy.toleranceMicros + policy.emissionIntervalMicros, key)
     const step = gcraStep(bucket?.tat, now, policy)
     if (bucket === undefined) {
       if (buckets.size >= maxKeys) evictOne()
       bucket = { tat: now, lastSeen: now }
-    } else {
-      buckets.delete(key)
+      buckets.set(key, bucket)
     }
-    buckets.set(key, bucket)
     bucket.lastSeen = now
     if (!step.allowed) return refused(step.waitMicros)
     bucket.tat = step.tat

@@ -74,4 +74,22 @@ describe("Admission", () => {
       expect(admission.tryEnter("a")).toBe(true)
     })
   )
+
+  it("keeps a principal that sends one query at a time, and forgets idle principals once many have come and gone", () => {
+    const admission = new Admission({ perPrincipal: 2, total: 10 })
+    for (let i = 0; i < 100; i++) {
+      expect(admission.tryEnter("steady")).toBe(true)
+      admission.leave("steady")
+    }
+    expect(admission.principalsKept).toBe(1)
+    expect(admission.tryEnter("holding")).toBe(true)
+    for (let i = 0; i < 10_000; i++) {
+      expect(admission.tryEnter(`p${i}`)).toBe(true)
+      admission.leave(`p${i}`)
+    }
+    // Idle ones are pruned as new principals come: never more than twice the 1,024 kept.
+    expect(admission.principalsKept).toBeLessThanOrEqual(2_048)
+    expect(admission.heldBy("holding")).toBe(1)
+    expect(admission.total).toBe(1)
+  })
 })
