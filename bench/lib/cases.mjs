@@ -234,7 +234,8 @@ export const bigCase = async (ctx) => {
       baseline: summary.native.mbPerSec,
       value: ratioOf(summary.native.wallMs, summary.csv.wallMs),
       spread: perRound("native", "csv"),
-      target: { op: ">=", value: 0.5 },
+      // Issue 14's target, for a quiet machine.
+      target: { op: ">=", value: 0.7 },
       note: failedNote("csv", "native")
     },
     ...["ndjson", "arrow"].map((format) => ({
