@@ -7,7 +7,7 @@
  * generation (it always does: a full GC promotes the live table), every later table and every
  * object their entries reach survives each young-generation GC until the next full one. Measured
  * on a server under 50 connections: about 10% of what it allocated was promoted that way, which
- * made full GCs frequent and the latency tail twice the bare server's. A removed node here is
+ * made full GCs frequent and the latency tail up to 1.8 times the bare server's. A removed node here is
  * unlinked both ways, so nothing dead points at anything young.
  */
 export interface ListNode<A> {
@@ -58,6 +58,11 @@ export class LinkedList<A> implements Iterable<A> {
     node.list = undefined
     this.count--
     return true
+  }
+
+  /** Removes every node, each unlinked as by `remove`. */
+  clear(): void {
+    while (this.head !== undefined) this.remove(this.head)
   }
 
   /** Moves `node`, which must be in this list, to the back (the newest place). */

@@ -380,7 +380,7 @@ export class ConnectionPool implements ConnectionOwner {
     for (const connection of this.idle.splice(0)) connection.close()
     this.interruptAll()
     const waiting = [...this.waiters]
-    while (this.waiters.shift() !== undefined);
+    this.waiters.clear()
     for (const waiter of waiting) waiter.wake()
   })
 }

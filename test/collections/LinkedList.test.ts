@@ -71,6 +71,11 @@ describe("LinkedList", () => {
 
   it("empties and fills again", () => {
     const list = new LinkedList<number>()
+    const nodes = [1, 2, 3].map((value) => list.push(value))
+    list.clear()
+    expect(nodes.map((node) => [node.prev, node.next, node.list])).toEqual(
+      nodes.map(() => [undefined, undefined, undefined])
+    )
     list.push(1)
     list.shift()
     expect(list.shift()).toBeUndefined()
