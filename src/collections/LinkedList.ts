@@ -12,14 +12,22 @@
  */
 export interface ListNode<A> {
   readonly value: A
-  /** @internal */ prev: ListNode<A> | undefined
-  /** @internal */ next: ListNode<A> | undefined
-  /** @internal The list holding the node, undefined once removed. */ list: LinkedList<A> | undefined
+  /** The next node, newer; read it to walk the list without an iterator. */
+  readonly next: ListNode<A> | undefined
+}
+
+/** A node as the list changes it; outside this file its links are read-only. */
+interface Link<A> {
+  readonly value: A
+  prev: Link<A> | undefined
+  next: Link<A> | undefined
+  /** The list holding the node, undefined once removed. */
+  list: LinkedList<A> | undefined
 }
 
 export class LinkedList<A> implements Iterable<A> {
-  private head: ListNode<A> | undefined = undefined
-  private tail: ListNode<A> | undefined = undefined
+  private head: Link<A> | undefined = undefined
+  private tail: Link<A> | undefined = undefined
   private count = 0
 
   get size(): number {
@@ -33,7 +41,7 @@ export class LinkedList<A> implements Iterable<A> {
 
   /** Appends `value`; the node it returns removes it with `remove`. */
   push(value: A): ListNode<A> {
-    const node: ListNode<A> = { value, prev: undefined, next: undefined, list: undefined }
+    const node: Link<A> = { value, prev: undefined, next: undefined, list: undefined }
     this.append(node)
     return node
   }
@@ -47,7 +55,8 @@ export class LinkedList<A> implements Iterable<A> {
   }
 
   /** Removes `node` if it is in this list (a node removed already is left alone); true if it was. */
-  remove(node: ListNode<A>): boolean {
+  remove(removed: ListNode<A>): boolean {
+    const node = removed as Link<A>
     if (node.list !== this) return false
     if (node.prev === undefined) this.head = node.next
     else node.prev.next = node.next
@@ -66,28 +75,28 @@ export class LinkedList<A> implements Iterable<A> {
   }
 
   /** Moves `node`, which must be in this list, to the back (the newest place). */
-  moveToBack(node: ListNode<A>): void {
+  moveToBack(moved: ListNode<A>): void {
+    const node = moved as Link<A>
     if (node.list !== this || node === this.tail) return
     this.remove(node)
     this.append(node)
   }
 
-  /** The values, oldest first. Removing the current node while iterating is allowed. */
+  /**
+   * The values, oldest first, for the paths that are not per query (listing, cancelling); the query
+   * path walks `first` and `next` instead, with no iterator to allocate. Removing the current node
+   * while iterating is allowed.
+   */
   *[Symbol.iterator](): IterableIterator<A> {
-    for (const node of this.nodes()) yield node.value
-  }
-
-  /** The nodes, oldest first. Removing the current node while iterating is allowed. */
-  *nodes(): IterableIterator<ListNode<A>> {
     let node = this.head
     while (node !== undefined) {
       const next = node.next
-      yield node
+      yield node.value
       node = next
     }
   }
 
-  private append(node: ListNode<A>): void {
+  private append(node: Link<A>): void {
     node.list = this
     node.prev = this.tail
     node.next = undefined

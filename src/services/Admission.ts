@@ -160,13 +160,15 @@ export class Admission {
   private grant(): void {
     while (this.inUse < this.limits.total) {
       let admitted = false
-      for (const holder of this.round) {
+      // Walked by its nodes: this runs for every query given a place, and an iterator would be garbage.
+      for (let turn = this.round.first; turn !== undefined; turn = turn.next) {
+        const holder = turn.value
         if (!this.take(holder)) continue
         const waiter = holder.queue.shift()!
         waiter.node = undefined
         // Served: to the back of the round, if it still waits.
         if (holder.queue.size === 0) this.leaveRound(holder)
-        else this.round.moveToBack(holder.turn!)
+        else this.round.moveToBack(turn)
         waiter.granted = true
         waiter.wake()
         admitted = true

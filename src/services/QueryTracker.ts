@@ -129,6 +129,7 @@ export class QueryTracker extends Effect.Service<QueryTracker>()("pondpilot/Quer
       })
 
     const cancelInstance = (instanceId: string, reason: StopReason): void => {
+      // Over a copy: a stopped query may end, and leave the list, while this loop runs.
       for (const entry of [...running]) {
         if (entry.instanceId === instanceId) entry.stop(reason)
       }

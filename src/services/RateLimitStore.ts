@@ -107,9 +107,11 @@ export const makeMemoryRateLimitStore = (options: MemoryRateLimitStoreOptions) =
 
   /** Drops idle keys from the front, up to `keep` (the key being served, last in the order). */
   const expireIdle = (now: number, horizon: number, keep: string) => {
-    let budget = sweepPerRequest
-    for (const [key, bucket] of buckets.entries()) {
-      if (budget-- === 0 || key === keep || (bucket.tat > now && bucket.lastSeen + horizon > now)) return
+    for (let budget = sweepPerRequest; budget > 0; budget--) {
+      const oldest = buckets.oldest()
+      if (oldest === undefined) return
+      const [key, bucket] = oldest
+      if (key === keep || (bucket.tat > now && bucket.lastSeen + horizon > now)) return
       buckets.delete(key)
     }
   }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest"
-import { LinkedList } from "../../src/collections/LinkedList.js"
+import { LinkedList, type ListNode } from "../../src/collections/LinkedList.js"
+
+/** A node's links as the list keeps them (read-only, and partly hidden, outside the list). */
+const links = <A>(node: ListNode<A>) => {
+  const link = node as unknown as { prev: unknown; next: unknown; list: unknown }
+  return [link.prev, link.next, link.list]
+}
+const unlinked = [undefined, undefined, undefined]
 
 describe("LinkedList", () => {
   it("keeps values oldest first; shift takes the oldest", () => {
@@ -31,10 +38,10 @@ describe("LinkedList", () => {
     const list = new LinkedList<number>()
     const [first, middle, last] = [1, 2, 3].map((value) => list.push(value))
     list.remove(middle!)
-    expect([middle!.prev, middle!.next, middle!.list]).toEqual([undefined, undefined, undefined])
+    expect(links(middle!)).toEqual(unlinked)
     list.shift()
-    expect([first!.prev, first!.next, first!.list]).toEqual([undefined, undefined, undefined])
-    expect(last!.prev).toBeUndefined()
+    expect(links(first!)).toEqual(unlinked)
+    expect(links(last!)[0]).toBeUndefined()
   })
 
   it("ignores a node of another list", () => {
@@ -61,21 +68,22 @@ describe("LinkedList", () => {
     expect(list.size).toBe(3)
   })
 
-  it("allows removing the current node while iterating", () => {
+  it("allows removing the current node while iterating, and walks by first and next", () => {
     const list = new LinkedList<number>()
-    for (let i = 0; i < 6; i++) list.push(i)
-    for (const node of list.nodes()) if (node.value % 2 === 0) list.remove(node)
+    const nodes = Array.from({ length: 6 }, (_, i) => list.push(i))
+    for (const value of list) if (value % 2 === 0) list.remove(nodes[value]!)
     expect([...list]).toEqual([1, 3, 5])
     expect(list.size).toBe(3)
+    const walked: Array<number> = []
+    for (let node = list.first; node !== undefined; node = node.next) walked.push(node.value)
+    expect(walked).toEqual([1, 3, 5])
   })
 
   it("empties and fills again", () => {
     const list = new LinkedList<number>()
     const nodes = [1, 2, 3].map((value) => list.push(value))
     list.clear()
-    expect(nodes.map((node) => [node.prev, node.next, node.list])).toEqual(
-      nodes.map(() => [undefined, undefined, undefined])
-    )
+    expect(nodes.map(links)).toEqual(nodes.map(() => unlinked))
     list.push(1)
     list.shift()
     expect(list.shift()).toBeUndefined()
